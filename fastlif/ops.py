@@ -18,8 +18,12 @@ except ImportError as err:  # the reference and Triton twins still work without 
                   "`pip install -e . --no-build-isolation` (or `make build`)")
 
 
+# Read once: asking the op during torch.compile tracing would be a graph break.
+_BUILT_WITH_CUDA = LOAD_ERROR is None and bool(torch.ops.fastlif.built_with_cuda())
+
+
 def built_with_cuda() -> bool:
-    return LOAD_ERROR is None and bool(torch.ops.fastlif.built_with_cuda())
+    return _BUILT_WITH_CUDA
 
 
 if LOAD_ERROR is None:
@@ -53,7 +57,7 @@ def run(x, v_init, cfg: LifConfig, return_state: bool):
     """The "cpu"/"cuda" backend on validated arguments: `[T, ...]` → `[T, N]` → compiled kernel."""
     T = x.shape[0]
     x2 = x.contiguous().view(T, -1)
-    v2 = None if v_init is None else v_init.contiguous().view(-1)
+    v2 = None if v_init is None else v_init.to(state_dtype(x.dtype)).contiguous().view(-1)
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or (v_init is not None and v_init.requires_grad))
     s, h, u = torch.ops.fastlif.lif_forward(
         x2, v2, cfg.decay, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id, cfg.surrogate.param,

@@ -1,0 +1,122 @@
+// The per-element math of the multi-step LIF neuron (SPEC §1–3): charge, fire, reset, the five surrogate
+// derivatives, one backward step, and the rule for storing the membrane in fp16/bf16.
+//
+// ONE header for every compiled twin: the CPU kernel includes it as plain C++, the CUDA kernel as
+// __host__ __device__ code, so the CPU tests exercise exactly the arithmetic the GPU runs. No torch headers.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define FASTLIF_HD __host__ __device__ __forceinline__
+#else
+#define FASTLIF_HD inline
+#endif
+
+namespace fastlif {
+
+enum class Reset : int { Hard = 0, Soft = 1 };
+enum class Surrogate : int { Triangle = 0, Rectangle = 1, Sigmoid = 2, ATan = 3, SuperSpike = 4 };
+
+// The scalar options of one call, converted once to the arithmetic type acc_t (float, or double for fp64 input).
+template <typename acc_t>
+struct Scalars {
+  acc_t decay, threshold, v_reset, sg_param;
+};
+
+FASTLIF_HD float math_exp(float v) { return expf(v); }
+FASTLIF_HD double math_exp(double v) { return exp(v); }
+FASTLIF_HD float math_abs(float v) { return fabsf(v); }
+FASTLIF_HD double math_abs(double v) { return fabs(v); }
+
+// h = decay·u + x, the product rounded before the sum. A fused multiply-add would round once and could move h
+// across the threshold relative to the PyTorch reference (which multiplies, then adds); the explicit _rn
+// intrinsics stop nvcc from contracting, and the CPU build passes -ffp-contract=off.
+template <typename acc_t>
+FASTLIF_HD acc_t charge(acc_t decay, acc_t u, acc_t x) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (sizeof(acc_t) == 4) {
+    return __fadd_rn(__fmul_rn(decay, u), x);
+  } else {
+    return __dadd_rn(__dmul_rn(decay, u), x);
+  }
+#else
+  return decay * u + x;
+#endif
+}
+
+// Strict '>' as in the TET/SLT code (SpikingJelly uses >=).
+template <typename acc_t>
+FASTLIF_HD bool fire(acc_t h, acc_t threshold) {
+  return h > threshold;
+}
+
+// Hard reset to v_reset, or soft reset by subtracting the threshold. Written as a select, which equals the
+// SPEC's h·(1−s) + v_reset·s and h − threshold·s for every finite h.
+template <Reset R, typename acc_t>
+FASTLIF_HD acc_t reset(acc_t h, bool s, const Scalars<acc_t>& c) {
+  if constexpr (R == Reset::Hard) {
+    return s ? c.v_reset : h;
+  } else {
+    return s ? h - c.threshold : h;
+  }
+}
+
+// sg(z), z = h − threshold: the surrogate derivative of the Heaviside (SPEC §3; each integrates to 1).
+template <Surrogate K, typename acc_t>
+FASTLIF_HD acc_t surrogate_grad(acc_t z, acc_t p) {
+  const acc_t one = acc_t(1);
+  if constexpr (K == Surrogate::Triangle) {  // (1/γ²)·max(0, γ − |z|)
+    const acc_t r = p - math_abs(z);
+    return r > acc_t(0) ? r / (p * p) : acc_t(0);
+  } else if constexpr (K == Surrogate::Rectangle) {  // (1/a)·1[|z| < a/2]
+    return math_abs(z) < p / acc_t(2) ? one / p : acc_t(0);
+  } else if constexpr (K == Surrogate::Sigmoid) {  // α·σ(αz)·(1 − σ(αz))
+    const acc_t sig = one / (one + math_exp(-p * z));
+    return p * sig * (one - sig);
+  } else if constexpr (K == Surrogate::ATan) {  // α / (2·(1 + (π/2·α·z)²))
+    const acc_t w = acc_t(1.5707963267948966) * p * z;
+    return p / (acc_t(2) * (one + w * w));
+  } else {  // SuperSpike: (β/2) / (1 + β·|z|)²
+    const acc_t d = one + p * math_abs(z);
+    return (p / acc_t(2)) / (d * d);
+  }
+}
+
+// One reverse step of BPTT (SPEC §2): dh[t] from the incoming spike gradient and du = dL/du[t].
+// The spike is recomputed from the stored membrane, which store_membrane() keeps consistent with the forward.
+template <Reset R, bool Detach, Surrogate K, typename acc_t>
+FASTLIF_HD acc_t backward_step(acc_t h, acc_t grad_s, acc_t du, const Scalars<acc_t>& c) {
+  const bool s = fire(h, c.threshold);
+  const acc_t g = surrogate_grad<K>(h - c.threshold, c.sg_param);
+  const acc_t keep = s ? acc_t(0) : acc_t(1);
+  acc_t dudh;
+  if constexpr (R == Reset::Hard) {
+    dudh = Detach ? keep : keep + (c.v_reset - h) * g;  // reset gradient kept, as the TET/SLT code does
+  } else {
+    dudh = Detach ? acc_t(1) : acc_t(1) - c.threshold * g;
+  }
+  return grad_s * g + du * dudh;
+}
+
+// Store the pre-reset membrane in the storage type so that `load(stored) > threshold` equals the spike that
+// fired. Round-to-nearest into fp16/bf16 can land on the other side of the threshold; then the stored value
+// moves one ulp toward the spike's side — otherwise the backward would see a different spike (a wrong gradient).
+// Both corrections act on positive values (threshold > 0), so one ulp is ±1 on the bit pattern.
+// Traits: type, exact (no rounding), from_acc, to_acc, bits, from_bits.
+template <typename Traits, typename acc_t>
+FASTLIF_HD typename Traits::type store_membrane(acc_t h, bool s, acc_t threshold) {
+  typename Traits::type v = Traits::from_acc(h);
+  if constexpr (!Traits::exact) {
+    const bool above = Traits::to_acc(v) > threshold;
+    if (s && !above) {
+      v = Traits::from_bits(static_cast<uint16_t>(Traits::bits(v) + 1));
+    } else if (!s && above) {
+      v = Traits::from_bits(static_cast<uint16_t>(Traits::bits(v) - 1));
+    }
+  }
+  return v;
+}
+
+}  // namespace fastlif
