@@ -1,0 +1,68 @@
+"""What every model here shares: the call contract ``model(x, T=None) -> O [T, B, classes]`` and neuron options."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..neuron import LIFSequence
+from ..nn.encoding import check_steps, encode
+
+
+def neuron_options(neuron) -> dict:
+    """Validated keyword options for every LIFSequence of a model (decay, threshold, surrogate, backend, ...).
+
+    Checked once here by building one neuron, so a typo fails at model construction, naming the option.
+    """
+    if neuron is None:
+        return {}
+    if not isinstance(neuron, dict):
+        raise TypeError(f"neuron must be a dict of LIFSequence options or None, got {type(neuron).__name__}")
+    try:
+        LIFSequence(**neuron)
+    except TypeError as err:
+        raise TypeError(f"neuron has an option LIFSequence does not take: {err}") from None
+    return dict(neuron)
+
+
+class SpikingNet(nn.Module):
+    """Base of the models: encodes the input (static → repeated T times, events → as given), then runs
+    ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
+
+    Subclasses set ``in_channels`` and, when their classifier needs a fixed spatial size, ``input_size``.
+    """
+
+    def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
+        super().__init__()
+        self.T = check_steps(T)
+        self.in_channels = in_channels
+        self.input_size = input_size
+        self.neuron = neuron_options(neuron)
+
+    def spiking(self) -> LIFSequence:
+        """A fresh neuron layer with the model's options (one per layer, so hooks can count spikes per layer)."""
+        return LIFSequence(**self.neuron)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.neuron.get("threshold", 1.0))
+
+    def forward(self, x: torch.Tensor, T: int | None = None) -> torch.Tensor:
+        x = encode(x, T, self.T)
+        if x.shape[2] != self.in_channels:
+            raise ValueError(f"x must have {self.in_channels} channels, got shape {tuple(x.shape)} "
+                             "(channels are dim 1 of a static [B, C, H, W] input, dim 2 of [T, B, C, H, W])")
+        if self.input_size is not None and tuple(x.shape[3:]) != (self.input_size, self.input_size):
+            raise ValueError(f"x must be {self.input_size}x{self.input_size} images (this model was built with "
+                             f"input_size={self.input_size}), got shape {tuple(x.shape)}")
+        return self.forward_sequence(x)
+
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("subclasses define forward_sequence")
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
