@@ -1,0 +1,78 @@
+"""The spiking window mixer and the residual block built around it (a Sequencer2D block with the mixer swapped in).
+
+    block(x) :  x = x + Mixer(x);  x = x + MLP(x)          (x channels-last [B, H, W, C]; no norms, as the code)
+    Mixer(x) :  encode → partition into G1..G4 → spiking cell over the windows → weighted condense
+                (+ region threshold in dilated mode) → Linear(hidden → C)
+    MLP(x)   :  Linear(C → ratio·C) → GELU → Linear(ratio·C → C)   (timm ``Mlp``; ratio 3)
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .cell import SpikingWindowCell
+from .encoding import check_encoding, rate_encode
+from .threshold import DEFAULT_TH_R, check_region_threshold, region_threshold
+from .windows import MODES, condense, partition
+
+
+class SpikingWindowMixer(nn.Module):
+    """Token mixer over the four corner windows; ``mode`` is "plain" (disjoint) or "dilated" (overlapping).
+
+    ``cell_options`` go to ``SpikingWindowCell`` (synapse, decay, threshold, surrogate, fusion, theta, carry,
+    backend). The mode is a constructor argument: the public code flips it through a module-level counter.
+    """
+
+    def __init__(self, dim: int, hidden: int | None = None, mode: str = "plain", *, encoding: str = "bernoulli",
+                 th_r: float = DEFAULT_TH_R, straight_through: bool = True, **cell_options):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        hidden = dim if hidden is None else hidden
+        self.mode = mode
+        self.encoding = check_encoding(encoding)
+        self.th_r = check_region_threshold(th_r)
+        self.straight_through = bool(straight_through)
+        self.cell = SpikingWindowCell(dim, hidden, **cell_options)
+        self.fc = nn.Linear(hidden, dim)
+
+    def spikes(self, x):
+        """The binary (dilated: region-thresholded) spike map `[B, H, W, hidden]` before the output Linear."""
+        if x.dim() != 4:
+            raise ValueError(f"x: expected a channels-last map [B, H, W, C], got shape {tuple(x.shape)}")
+        height, width = x.shape[1], x.shape[2]
+        windows = partition(rate_encode(x, self.encoding, self.training), self.mode)
+        y = condense(self.cell(windows), height, width, self.mode)
+        if self.mode == "dilated":
+            y = region_threshold(y, self.th_r, self.straight_through)
+        return y
+
+    def forward(self, x):
+        return self.fc(self.spikes(x))
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, encoding={self.encoding!r}, th_r={self.th_r}"
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, ratio: float = 3.0):
+        super().__init__()
+        hidden = int(ratio * dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class MixerBlock(nn.Module):
+    """x + mixer(x), then x + MLP(x); ``mixer`` is any module on `[B, H, W, C]` keeping the shape."""
+
+    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 3.0):
+        super().__init__()
+        self.mixer = mixer
+        self.mlp = Mlp(dim, mlp_ratio)
+
+    def forward(self, x):
+        x = x + self.mixer(x)
+        return x + self.mlp(x)

@@ -1,0 +1,142 @@
+"""The ACML'23 general SNN backbone: patch embedding, stages of spiking-window-mixer blocks, patch merging, head.
+
+Default (``spiking_mixer()``, the public code's ``sequencer2d_s``): 2×2 stride-2 patch embedding 3 → 48, four stages
+of [2, 2, 6, 2] blocks at widths [48, 96, 192, 384] with patch merging between them, head = spatial mean → Linear.
+Blocks alternate plain / dilated windows, counted over the whole network and starting with plain, except in the
+last stage, which is all plain (its 2×2 map at CIFAR size has no room for overlapping windows).
+
+Model contract of fastlif.models: ``model(x, T=None) -> O`` of shape `[T, B, classes]`. The network's latency is
+one time step, so T = None means T = 1. A static input `[B, C, H, W]` with T > 1 gives T independent one-step
+passes (independent Bernoulli draws in training; identical outputs in eval, computed once); a sequence input
+`[T, B, C, H, W]` runs every frame as its own one-step pass. No state survives from one call, or step, to the next.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .block import MixerBlock, SpikingWindowMixer
+from .patches import PatchEmbed, PatchMerging
+
+DEPTHS = {12: (2, 2, 6, 2), 20: (2, 2, 14, 2), 24: (2, 2, 18, 2), 36: (2, 2, 30, 2)}
+DEFAULT_DIMS = (48, 96, 192, 384)
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def window_modes(layers, dilate: bool = True) -> list[list[str]]:
+    """Per stage, each block's window mode: plain/dilated alternating over all but the last stage."""
+    modes, count = [], 0
+    for s, n in enumerate(layers):
+        stage = []
+        for _ in range(n):
+            last = s == len(layers) - 1
+            stage.append("dilated" if dilate and not last and count % 2 else "plain")
+            count += 0 if last else 1
+        modes.append(stage)
+    return modes
+
+
+def _lecun_normal_(weight: torch.Tensor) -> None:
+    """Truncated normal with variance 1/fan_in (timm's ``lecun_normal_``, used by the public code for convs)."""
+    fan_in = weight[0].numel()
+    std = math.sqrt(1.0 / fan_in) / 0.87962566103423978  # undo the variance lost by truncating at ±2σ
+    nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
+
+
+class SpikingMixerNet(nn.Module):
+    """See the module docstring; every option of the mixer (``mixer_options``) applies to all blocks."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
+                 patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, **mixer_options):
+        super().__init__()
+        _positive_int("num_classes", num_classes)
+        _positive_int("in_channels", in_channels)
+        _positive_int("patch", patch)
+        layers, dims = tuple(layers), tuple(dims)
+        if not layers or len(layers) != len(dims):
+            raise ValueError(f"layers and dims must be non-empty and of equal length, got {layers} and {dims}")
+        for i, (n, d) in enumerate(zip(layers, dims)):
+            _positive_int(f"layers[{i}]", n)
+            _positive_int(f"dims[{i}]", d)
+        for i in range(len(dims) - 1):
+            if dims[i + 1] != 2 * dims[i]:
+                raise ValueError(f"patch merging doubles the width: dims[{i + 1}] must be 2*dims[{i}] = "
+                                 f"{2 * dims[i]}, got {dims[i + 1]}")
+        self.encoding = mixer_options.get("encoding", "bernoulli")
+        self.modes = window_modes(layers, dilate)
+        self.stem = PatchEmbed(in_channels, dims[0], patch)
+        stages = []
+        for s, (dim, stage_modes) in enumerate(zip(dims, self.modes)):
+            blocks = [MixerBlock(dim, SpikingWindowMixer(dim, mode=m, **mixer_options), mlp_ratio)
+                      for m in stage_modes]
+            if s < len(dims) - 1:
+                blocks.append(PatchMerging(dim))
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.head = nn.Linear(dims[-1], num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The public code's init: xavier-uniform Linear, LeCun-normal conv, zero biases, zero head."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+            elif isinstance(m, nn.Conv2d):
+                _lecun_normal_(m.weight)
+            if isinstance(m, (nn.Linear, nn.Conv2d)) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        nn.init.zeros_(self.head.weight)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """`[N, C, H, W]` → pooled features `[N, dims[-1]]`."""
+        return self.stages(self.stem(x)).mean(dim=(1, 2))
+
+    def forward(self, x: torch.Tensor, T: int | None = None) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() not in (4, 5):
+            raise ValueError(f"x: expected a static image [B, C, H, W] or a sequence [T, B, C, H, W], got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        if T is not None:
+            _positive_int("T", T)
+        if x.dim() == 5:
+            if T is not None and T != x.shape[0]:
+                raise ValueError(f"T = {T} does not match the sequence input's {x.shape[0]} steps")
+            steps, batch = x.shape[0], x.shape[1]
+            return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
+        steps, batch = (1 if T is None else T), x.shape[0]
+        if steps > 1 and self.training and self.encoding == "bernoulli":
+            return self.head(self.features(x.repeat(steps, 1, 1, 1))).reshape(steps, batch, -1)
+        return self.head(self.features(x)).unsqueeze(0).expand(steps, -1, -1)
+
+
+def spiking_mixer(num_classes: int = 10, *, depth: int | None = None, synapse: str = "cnn", **options):
+    """The default CNN-SNN backbone (``depth`` 12, 20, 24 or 36 puts the extra blocks in stage 3)."""
+    if depth is not None:
+        if "layers" in options:
+            raise ValueError("give either depth or layers, not both")
+        if depth not in DEPTHS:
+            raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+        options["layers"] = DEPTHS[depth]
+    return SpikingMixerNet(num_classes, synapse=synapse, **options)
+
+
+def spiking_mixer_lstm(num_classes: int = 10, **options):
+    return spiking_mixer(num_classes, synapse="lstm", **options)
+
+
+def spiking_mixer_bilstm(num_classes: int = 10, **options):
+    return spiking_mixer(num_classes, synapse="bilstm", **options)
+
+
+def spiking_mixer_gru(num_classes: int = 10, **options):
+    return spiking_mixer(num_classes, synapse="gru", **options)
+
+
+def spiking_mixer_rnn(num_classes: int = 10, **options):
+    return spiking_mixer(num_classes, synapse="rnn", **options)

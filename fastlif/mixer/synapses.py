@@ -1,0 +1,56 @@
+"""Synapses of the spiking window cell: what turns a window's input spikes into the neurons' input current.
+
+Every synapse maps a channels-last window `[B, h, w, C_in]` to `[B, h, w, C_out]`.
+
+* ``"cnn"``: a 3×3 convolution, stride 1, padding 1 (CNN-SNN; the public code's default cell).
+* ``"linear"``: a per-token Linear (the "MLP" column of supplement Table 2).
+* ``"rnn"``, ``"gru"``, ``"lstm"``: a recurrent layer run over the window's tokens in raster order (RNN-SNN);
+  ``"birnn"``, ``"bigru"``, ``"bilstm"`` run it both ways, C_out/2 per direction, concatenated.
+  The recurrent hidden state starts from zero in every window — what is carried from window to window is the
+  spiking neurons' membrane, not the RNN state.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+_RECURRENT = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+SYNAPSES = ("cnn", "linear") + tuple(_RECURRENT) + tuple("bi" + k for k in _RECURRENT)
+
+
+class ConvSynapse(nn.Module):
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_dim, out_dim, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x):
+        return self.conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class RecurrentSynapse(nn.Module):
+    def __init__(self, kind: str, in_dim: int, out_dim: int):
+        super().__init__()
+        bidirectional = kind.startswith("bi")
+        base = kind[2:] if bidirectional else kind
+        if bidirectional and out_dim % 2:
+            raise ValueError(f"a bidirectional synapse splits its output in two: out_dim must be even, got {out_dim}")
+        hidden = out_dim // 2 if bidirectional else out_dim
+        self.rnn = _RECURRENT[base](in_dim, hidden, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, x):
+        b, h, w, c = x.shape
+        y, _ = self.rnn(x.reshape(b, h * w, c))
+        return y.reshape(b, h, w, -1)
+
+
+def make_synapse(kind: str, in_dim: int, out_dim: int) -> nn.Module:
+    """The synapse ``kind`` (one of ``SYNAPSES``) from ``in_dim`` to ``out_dim`` channels."""
+    if kind not in SYNAPSES:
+        raise ValueError(f"synapse must be one of {SYNAPSES}, got {kind!r}")
+    for name, value in (("in_dim", in_dim), ("out_dim", out_dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if kind == "cnn":
+        return ConvSynapse(in_dim, out_dim)
+    if kind == "linear":
+        return nn.Linear(in_dim, out_dim)
+    return RecurrentSynapse(kind, in_dim, out_dim)
