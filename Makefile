@@ -1,0 +1,31 @@
+# `make demo` and `make test` each do their own set-up (tools/bootstrap.sh: venv, torch if none, deps, build).
+VENV ?= .venv
+ACT = . $(VENV)/bin/activate &&
+
+.PHONY: setup demo test test-python test-cpp bench bench-quick clean
+
+setup:
+	@bash tools/bootstrap.sh
+
+demo: setup
+	$(ACT) python -m fastlif.train demo
+
+test: setup test-python test-cpp
+
+test-python:
+	$(ACT) python -m pytest python_tests -q
+
+# The torch-free kernel core and its C++ test (and the CUDA compile check when nvcc exists).
+test-cpp:
+	cmake -S . -B build-cmake -DCMAKE_BUILD_TYPE=Release > /dev/null
+	cmake --build build-cmake -j 2
+	cd build-cmake && ctest --output-on-failure
+
+bench: setup
+	$(ACT) python -m bench.run
+
+bench-quick: setup
+	$(ACT) python -m bench.run --quick
+
+clean:
+	rm -rf build build-cmake fastlif/_C*.so *.egg-info
