@@ -15,9 +15,11 @@ import torch
 from torch.utils.data import Dataset
 
 from .aedat import read_aedat2
+from .bundle import DataBundle
+from .event_augment import event_prepare
 from .frames import NORMALIZATIONS, SPLITS, FrameCache, events_to_frames, normalize_frames, resize_frames
 
-__all__ = ["CLASSES", "SENSOR_SIZE", "CIFAR10DVS", "list_samples"]
+__all__ = ["CLASSES", "SENSOR_SIZE", "CIFAR10DVS", "list_samples", "cifar10_dvs"]
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SENSOR_SIZE = 128
@@ -86,3 +88,15 @@ class CIFAR10DVS(Dataset):
         key = f"{path.parent.name}/{path.stem}"
         frames = torch.from_numpy(self.cache.get(key, lambda: self._decode(path)))
         return normalize_frames(frames, self.normalize), label
+
+
+def cifar10_dvs(root=None, T: int = 10, split_by: str = "number", size: int = 48, normalize: Optional[str] = None,
+                cache_dir=None, max_shift: int = 5, flip_p: float = 0.5) -> DataBundle:
+    """The ``cifar10-dvs`` registry entry: TET's recipe (T = 10 slices by event count, 48×48, random flip and
+    roll by up to 5 pixels in training)."""
+    if root is None:
+        raise ValueError("root: CIFAR10-DVS is read from a local folder (one sub-folder per class); give --data-root")
+    kw = dict(T=T, split_by=split_by, size=size, normalize=normalize, cache_dir=cache_dir)
+    return DataBundle(name="cifar10-dvs", train=CIFAR10DVS(root, True, **kw), test=CIFAR10DVS(root, False, **kw),
+                      num_classes=len(CLASSES), in_channels=2, input_size=size, event=True,
+                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p))

@@ -16,9 +16,11 @@ import torch
 from torch.utils.data import Dataset
 
 from .aedat import Events, read_aedat31
+from .bundle import DataBundle
+from .event_augment import event_prepare
 from .frames import NORMALIZATIONS, SPLITS, FrameCache, events_to_frames, normalize_frames, resize_frames
 
-__all__ = ["NUM_CLASSES", "SENSOR_SIZE", "DVSGesture", "read_labels", "find_folder", "list_samples"]
+__all__ = ["NUM_CLASSES", "SENSOR_SIZE", "DVSGesture", "read_labels", "find_folder", "list_samples", "dvs128_gesture"]
 
 NUM_CLASSES = 11
 SENSOR_SIZE = 128
@@ -113,3 +115,17 @@ class DVSGesture(Dataset):
         path, row, label, start, end = self.samples[i]
         frames = self.cache.get(f"{path.stem}_{row}", lambda: self._decode(path, start, end))
         return normalize_frames(torch.from_numpy(frames), self.normalize), label
+
+
+def dvs128_gesture(root=None, T: int = 10, split_by: str = "number", size: int = 48, normalize: Optional[str] = None,
+                   cache_dir=None, max_shift: int = 5, flip_p: float = 0.0) -> DataBundle:
+    """The ``dvs128-gesture`` registry entry: the CIFAR10-DVS recipe (SLT: "a pre-processing step similar to
+    DVS-CIFAR-10"), except that frames are not mirrored by default — a mirrored right-hand wave is the
+    left-hand-wave class."""
+    if root is None:
+        raise ValueError("root: DVS128 Gesture is read from a local folder (the extracted DvsGesture); "
+                         "give --data-root")
+    kw = dict(T=T, split_by=split_by, size=size, normalize=normalize, cache_dir=cache_dir)
+    return DataBundle(name="dvs128-gesture", train=DVSGesture(root, True, **kw), test=DVSGesture(root, False, **kw),
+                      num_classes=NUM_CLASSES, in_channels=2, input_size=size, event=True,
+                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p))

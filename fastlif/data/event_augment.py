@@ -1,0 +1,58 @@
+"""TET's event-frame augmentation, batch-wise on the training device.
+
+TET (Deng et al. 2022, CIFAR10-DVS) flips each sample left-right with probability 1/2, then rolls it circularly by
+offsets drawn uniformly from {−5, …, 5} along y and along x (``torch.roll`` semantics), the same for all its frames.
+Here one call does this for a whole batch with one gather; the 3·B random numbers come from a CPU
+``torch.Generator`` so a seeded run augments identically on CPU and GPU.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from .frames import resize_frames
+
+__all__ = ["random_flip_roll", "event_prepare"]
+
+
+def random_flip_roll(x: torch.Tensor, max_shift: int = 5, flip_p: float = 0.5,
+                     generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Per sample of ``x`` ``[B, ..., H, W]``: flip W with probability ``flip_p``, then roll by (dy, dx)."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 3:
+        raise ValueError(f"x: expected a batch [B, ..., H, W], got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    if not isinstance(max_shift, int) or max_shift < 0:
+        raise ValueError(f"max_shift: expected an integer >= 0, got {max_shift!r}")
+    if not 0.0 <= flip_p <= 1.0:
+        raise ValueError(f"flip_p: expected a probability in [0, 1], got {flip_p}")
+    B, H, W = x.shape[0], x.shape[-2], x.shape[-1]
+    flip = torch.rand(B, generator=generator) < flip_p
+    dy = torch.randint(-max_shift, max_shift + 1, (B,), generator=generator)
+    dx = torch.randint(-max_shift, max_shift + 1, (B,), generator=generator)
+    # roll: out[i] = in[(i - d) mod n]; flip first: column c of the flipped image is column W-1-c of the input.
+    rows = (torch.arange(H)[None, :] - dy[:, None]) % H                       # [B, H]
+    cols = (torch.arange(W)[None, :] - dx[:, None]) % W                       # [B, W]
+    cols = torch.where(flip[:, None], W - 1 - cols, cols)
+    dev = x.device
+    flat = x.reshape(B, -1, H, W)
+    batch = torch.arange(B, device=dev)[:, None, None, None]
+    mid = torch.arange(flat.shape[1], device=dev)[None, :, None, None]
+    out = flat[batch, mid, rows.to(dev)[:, None, :, None], cols.to(dev)[:, None, None, :]]
+    return out.reshape(x.shape)
+
+
+def event_prepare(size: Optional[int] = None, max_shift: int = 5, flip_p: float = 0.5):
+    """``prepare(x, train, generator)`` for event batches ``[B, T, C, H, W]`` (the DataBundle hook): float
+    frames, area-resized to ``size``×``size`` when given, then in training the flip-and-roll above (TET resizes
+    to 48×48 first and augments the resized frames)."""
+
+    def prepare(x: torch.Tensor, train: bool, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        x = x.float()
+        if size is not None:
+            x = resize_frames(x, size)
+        if train and (max_shift > 0 or flip_p > 0):
+            x = random_flip_roll(x, max_shift, flip_p, generator)
+        return x
+
+    return prepare
