@@ -1,0 +1,178 @@
+"""The kernel benchmark: every provider on every case and mode, beside a device copy of the same bytes.
+
+Modes (as in Liger-Kernel's harness):
+- ``forward``: the training forward (input requires grad, so whatever backward needs is kept);
+- ``backward``: one backward through a graph built once, untimed (``retain_graph``; nothing is overwritten, so every
+  repetition computes the same thing);
+- ``full``: forward + backward.
+
+Bytes follow SPEC §9's traffic model per neuron-step with element size w: forward 3w (read x, write s and h),
+backward 3w (read dL/ds and h, write dx), full 6w. Effective GB/s = model bytes / time, whatever the provider
+really moves, so the numbers compare how close each gets to the ideal fused kernel; "copy" times a device copy
+that reads and writes the same number of bytes, the practical bandwidth limit.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .machine import describe, machine_name, versions
+from .providers import Case, Provider
+from .timing import Timer
+
+MODES = ("forward", "backward", "full")
+WORDS_PER_STEP = {"forward": 3, "backward": 3, "full": 6}
+PEERS = ("reference", "compiled", "spikingjelly", "snntorch")
+
+COLUMNS = (
+    ["machine", "device_name", "torch", "triton", "fastlif", "spikingjelly", "snntorch", "threads",
+     "provider", "mode", "dtype", "surrogate", "T", "N", "reps", "median_ms", "p20_ms", "p80_ms",
+     "neuron_steps_per_s", "model_bytes", "eff_gbps", "copy_gbps", "pct_of_copy", "saved_mib", "peak_mib"]
+    + [f"speedup_vs_{p}" for p in PEERS]
+)
+
+DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16", torch.float64: "fp64"}
+
+
+def model_bytes(case: Case, mode: str) -> int:
+    """SPEC §9 memory traffic of one call in ``mode``."""
+    if mode not in WORDS_PER_STEP:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    itemsize = torch.empty((), dtype=case.dtype).element_size()
+    return WORDS_PER_STEP[mode] * itemsize * case.T * case.N
+
+
+def make_input(case: Case) -> torch.Tensor:
+    """Inputs around the threshold, so a fair share of neurons fire (spike rate matters to no branch-free kernel,
+    but it does to autograd graphs that skip zero work)."""
+    gen = torch.Generator().manual_seed(case.T * 1_000_003 + case.N)
+    x = torch.randn(case.T, case.N, generator=gen) * 0.8 + 0.5
+    return x.to(device=case.device, dtype=case.dtype).requires_grad_(True)
+
+
+def _saved_bytes(fn: Callable, x: torch.Tensor) -> int:
+    """Bytes of distinct storages autograd keeps for backward after one forward, the input's own excluded."""
+    seen = {x.untyped_storage().data_ptr()}
+    total = 0
+
+    def pack(t):
+        nonlocal total
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            total += storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(x)
+    return total
+
+
+def _peak_mib(call: Callable[[], object], device: torch.device) -> float | None:
+    """CUDA: peak allocated memory during one call, above what was allocated before it. None elsewhere."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    base = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    call()
+    torch.cuda.synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+
+
+def mode_calls(fn: Callable, x: torch.Tensor, mode: str):
+    """(setup, call) for ``mode``; setup runs untimed before every call."""
+    def clear_grad():
+        x.grad = None
+
+    if mode == "forward":
+        return None, lambda: fn(x)
+    if mode == "full":
+        dy = torch.rand_like(x)
+        return clear_grad, lambda: fn(x).backward(dy)
+    y = fn(x)
+    dy = torch.rand_like(y)
+    return clear_grad, lambda: y.backward(dy, retain_graph=True)
+
+
+def time_copy(case: Case, mode: str, timer: Timer):
+    """Median-time a device copy reading and writing ``model_bytes(case, mode)`` bytes in total."""
+    n = model_bytes(case, mode) // 2
+    src = torch.ones(n, dtype=torch.uint8, device=case.device)
+    dst = torch.empty_like(src)
+    return timer.measure(lambda: dst.copy_(src))
+
+
+def _row(case: Case, provider: str, mode: str, timing, meta: dict) -> dict:
+    nbytes = model_bytes(case, mode)
+    return dict(meta, provider=provider, mode=mode, dtype=DTYPE_NAMES[case.dtype], surrogate=case.surrogate,
+                T=case.T, N=case.N, reps=timing.reps, median_ms=timing.median * 1e3, p20_ms=timing.p20 * 1e3,
+                p80_ms=timing.p80 * 1e3, neuron_steps_per_s=case.T * case.N / timing.median,
+                model_bytes=nbytes, eff_gbps=nbytes / timing.median / 1e9)
+
+
+def run_meta(device: torch.device) -> dict:
+    """The columns that say where and with what a row was measured."""
+    return dict(machine=machine_name(device), device_name=describe(device), threads=torch.get_num_threads(),
+                **versions())
+
+
+def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], timer: Timer,
+               log: Callable[[str], None] = print) -> list[dict]:
+    """All rows of one case: one per (provider, mode) plus one "copy" row per mode, speed-ups filled in.
+
+    A provider that fails on this case (say, out of memory) is logged and left out, never fatal.
+    """
+    meta = run_meta(case.device)
+    rows = []
+    for p in providers:
+        try:
+            fn = p.build(case)
+            x = make_input(case)
+            with p.context():
+                saved = _saved_bytes(fn, x) / 2**20
+                for mode in modes:
+                    setup, call = mode_calls(fn, x, mode)
+                    timing = timer.measure(call, setup)
+                    rows.append(_row(case, p.name, mode, timing, meta)
+                                | dict(saved_mib=saved, peak_mib=_peak_mib(call, case.device)))
+        except (RuntimeError, ValueError, TypeError, torch.OutOfMemoryError) as err:
+            log(f"skip {p.name} at T={case.T} N={case.N} {DTYPE_NAMES[case.dtype]}: {type(err).__name__}: {err}")
+        finally:
+            if case.device.type == "cuda":
+                torch.cuda.empty_cache()
+    for mode in modes:
+        rows.append(_row(case, "copy", mode, time_copy(case, mode, timer), meta))
+    _fill_ratios(rows)
+    return rows
+
+
+def _fill_ratios(rows: list[dict]) -> None:
+    """% of the copy bandwidth and speed-up over each peer (its fastest path), within each mode."""
+    for mode in {r["mode"] for r in rows}:
+        group = [r for r in rows if r["mode"] == mode]
+        copy = next(r for r in group if r["provider"] == "copy")
+        peer_ms = {}
+        for r in group:
+            peer = peer_of(r["provider"])
+            if peer is not None:
+                peer_ms[peer] = min(peer_ms.get(peer, float("inf")), r["median_ms"])
+        for r in group:
+            r["copy_gbps"] = copy["eff_gbps"]
+            r["pct_of_copy"] = 100.0 * copy["median_ms"] / r["median_ms"]
+            for peer in PEERS:
+                r[f"speedup_vs_{peer}"] = peer_ms[peer] / r["median_ms"] if peer in peer_ms else None
+
+
+def peer_of(provider: str) -> str | None:
+    """The speed-up column a provider's times feed (every SpikingJelly path feeds "spikingjelly")."""
+    if provider == "reference":
+        return "reference"
+    if provider == "reference-compiled":
+        return "compiled"
+    if provider.startswith("spikingjelly"):
+        return "spikingjelly"
+    if provider == "snntorch":
+        return "snntorch"
+    return None
