@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from event_files import aedat31_packet, dvs128_address, polarity_word, write_aedat2, write_aedat31
-from fastlif.data import cifar10_dvs, dvs_gesture
+from fastlif.data.cifar10_dvs import CIFAR10DVS, CLASSES
+from fastlif.data.dvs_gesture import DVSGesture, read_labels
 from fastlif.data.aedat import Events
 from fastlif.data.frames import (FrameCache, events_to_frames, normalize_frames, resize_frames, slice_bounds)
 
@@ -101,7 +102,7 @@ def test_frame_cache_writes_once_and_never_caches_a_failure(tmp_path):
 
 def _cifar_folder(root, per_class=10, n_events=200):
     rng = np.random.default_rng(0)
-    for c in cifar10_dvs.CLASSES:
+    for c in CLASSES:
         (root / c).mkdir(parents=True)
         for i in range(per_class):
             x, y, p = rng.integers(0, 128, n_events), rng.integers(0, 128, n_events), rng.integers(0, 2, n_events)
@@ -111,8 +112,8 @@ def _cifar_folder(root, per_class=10, n_events=200):
 def test_cifar10_dvs_split_frames_and_cache(tmp_path):
     root = tmp_path / "CIFAR10DVS"
     _cifar_folder(root)
-    test = cifar10_dvs.CIFAR10DVS(root, train=False, T=4, size=16)
-    train = cifar10_dvs.CIFAR10DVS(root, train=True, T=4, size=16)
+    test = CIFAR10DVS(root, train=False, T=4, size=16)
+    train = CIFAR10DVS(root, train=True, T=4, size=16)
     # one tenth per class in sample-number order: sample 0 is test, 1..9 (not 1, 10, 2, ...) are training
     assert len(test) == 10 and len(train) == 90
     assert [p.name for p, _ in test.samples[:2]] == ["cifar10_airplane_0.aedat", "cifar10_automobile_0.aedat"]
@@ -133,7 +134,7 @@ def test_cifar10_dvs_truncated_sample_is_named_and_not_cached(tmp_path):
     _cifar_folder(root, per_class=2, n_events=20)
     bad = root / "cat" / "cifar10_cat_1.aedat"
     bad.write_bytes(bad.read_bytes()[:-5])
-    ds = cifar10_dvs.CIFAR10DVS(root, train=True, T=2, size=8, cache_dir=tmp_path / "cache")
+    ds = CIFAR10DVS(root, train=True, T=2, size=8, cache_dir=tmp_path / "cache")
     i = [p for p, _ in ds.samples].index(bad)
     with pytest.raises(ValueError, match="cifar10_cat_1.aedat"):
         ds[i]
@@ -142,7 +143,7 @@ def test_cifar10_dvs_truncated_sample_is_named_and_not_cached(tmp_path):
 
 def test_cifar10_dvs_bad_root(tmp_path):
     with pytest.raises(ValueError, match="class folder"):
-        cifar10_dvs.CIFAR10DVS(tmp_path, train=True)
+        CIFAR10DVS(tmp_path, train=True)
 
 
 def test_dvs_gesture_labels_trials_and_slicing(tmp_path):
@@ -158,7 +159,7 @@ def test_dvs_gesture_labels_trials_and_slicing(tmp_path):
     (folder / "user01_led_labels.csv").write_text("class,startTime_usec,endTime_usec\n3,500,1500\n11,2000,2600\n")
     (folder / "trials_to_train.txt").write_text("user01_led.aedat\n")
     (folder / "trials_to_test.txt").write_text("\n")
-    ds = dvs_gesture.DVSGesture(tmp_path, train=True, T=2, size=128)
+    ds = DVSGesture(tmp_path, train=True, T=2, size=128)
     assert len(ds) == 2
     x0, y0 = ds[0]
     x1, y1 = ds[1]
@@ -168,13 +169,29 @@ def test_dvs_gesture_labels_trials_and_slicing(tmp_path):
     assert x1.sum(dim=(1, 2, 3)).tolist() == [30.0, 30.0]
     # event 50: x = 50, y = 350 % 128 = 94, p = 0 -> frame 0, channel 0
     assert x0[0, 0, 94, 50] == 1.0
-    assert len(dvs_gesture.DVSGesture(tmp_path, train=False, T=2)) == 0
+    assert len(DVSGesture(tmp_path, train=False, T=2)) == 0
 
 
 def test_dvs_gesture_bad_labels(tmp_path):
     f = tmp_path / "x_labels.csv"
     f.write_text("class,startTime_usec,endTime_usec\n12,1,2\n")
     with pytest.raises(ValueError, match="x_labels.csv:2"):
-        dvs_gesture.read_labels(f)
+        read_labels(f)
     with pytest.raises(ValueError, match="trials_to_train"):
-        dvs_gesture.DVSGesture(tmp_path, train=True)
+        DVSGesture(tmp_path, train=True)
+
+
+def test_registry_builders(tmp_path):
+    from fastlif.data import get_dataset
+
+    root = tmp_path / "CIFAR10DVS"
+    _cifar_folder(root, per_class=10, n_events=40)
+    b = get_dataset("cifar10-dvs", root, T=2, size=8)
+    assert (b.name, b.num_classes, b.in_channels, b.input_size, b.event) == ("cifar10-dvs", 10, 2, 8, True)
+    assert len(b.train) == 90 and len(b.test) == 10
+    x = torch.stack([b.train[i][0] for i in range(3)])
+    assert b.prepare(x, False, None).shape == (3, 2, 2, 8, 8)
+    with pytest.raises(ValueError, match="root"):
+        get_dataset("cifar10-dvs")
+    with pytest.raises(ValueError, match="root"):
+        get_dataset("dvs128-gesture")
