@@ -1,0 +1,55 @@
+"""`fastlif energy` on a small checkpoint: the per-latency table, CSV and plot."""
+import csv
+
+import pytest
+import torch
+
+from fastlif.cli import main
+from fastlif.data import get_dataset
+from fastlif.train.checkpoint import save_checkpoint
+from fastlif.train.config import TrainConfig
+from fastlif.train.trainer import build_model
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    cfg = TrainConfig(model="digits_cnn", data="event-digits", data_kwargs={"T": 3, "limit": 12}, T=3)
+    bundle = get_dataset(cfg.data, None, **cfg.data_kwargs)
+    torch.manual_seed(0)
+    model = build_model(cfg, bundle)
+    path = save_checkpoint({"format": 1, "config": cfg.to_dict(), "model": model.state_dict()},
+                           tmp_path / "run" / "checkpoint.pt")
+    return path, model, bundle
+
+
+def test_energy_command_writes_table_csv_and_plot(checkpoint, tmp_path, capsys):
+    path, model, bundle = checkpoint
+    out = tmp_path / "energy"
+    assert main(["energy", "--checkpoint", str(path), "--limit", "10", "--batch-size", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "equivalent ANN" in printed and "E_SNN uJ" in printed
+    rows = list(csv.DictReader(open(out / "energy.csv")))
+    assert [int(r["t"]) for r in rows] == [1, 2, 3]
+    # accuracy of the running-mean readout, recomputed from a direct forward pass of the same weights
+    model.eval()
+    x, y = bundle.test[:10]
+    with torch.no_grad():
+        O = model(bundle.prepare(x, False, None).transpose(0, 1), T=3)
+    mean = O.cumsum(0) / torch.arange(1, 4)[:, None, None]
+    expect = (mean.argmax(-1) == y).float().mean(1)
+    assert [float(r["accuracy"]) for r in rows] == pytest.approx(expect.tolist(), abs=1e-6)
+    for r in rows:
+        assert float(r["energy_pj"]) == pytest.approx(4.6 * float(r["macs"]) + 0.9 * float(r["sops"]), rel=1e-5)
+        assert float(r["energy_neuro_pj"]) == pytest.approx(0.077 * float(r["sops"]), rel=1e-5)
+    assert [float(r["macs"]) for r in rows] == pytest.approx([1 * float(rows[0]["macs"]), 2 * float(rows[0]["macs"]),
+                                                             3 * float(rows[0]["macs"])])
+    assert (out / "energy.png").stat().st_size > 1000
+
+
+def test_energy_command_usage_errors(checkpoint, tmp_path, capsys):
+    assert main(["energy", "--checkpoint", str(tmp_path / "nothing.pt")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    path, _, _ = checkpoint
+    assert main(["energy", "--checkpoint", str(tmp_path / "run"), "-T", "5", "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "3 frames" in err and "5 steps" in err
