@@ -1,6 +1,8 @@
 """What every model here shares: the call contract ``model(x, T=None) -> O [T, B, classes]`` and neuron options."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
@@ -24,7 +26,7 @@ def neuron_options(neuron) -> dict:
     return dict(neuron)
 
 
-class SpikingNet(nn.Module):
+class SpikingNet(nn.Module, ABC):
     """Base of the models: encodes the input (static → repeated T times, events → as given), then runs
     ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
 
@@ -56,8 +58,9 @@ class SpikingNet(nn.Module):
                              f"input_size={self.input_size}), got shape {tuple(x.shape)}")
         return self.forward_sequence(x)
 
+    @abstractmethod
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
-        raise AssertionError("subclasses define forward_sequence")
+        """The network on the encoded sequence `[T, B, C, H, W]`; returns `[T, B, classes]`."""
 
 
 def check_positive_int(name: str, value) -> int:

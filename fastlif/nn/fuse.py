@@ -1,8 +1,9 @@
 """Folding the batch norms into the preceding convolutions for inference (TET eq. 6).
 
 In eval mode a BN is a per-channel affine map, y = γ·(z − μ)/√(σ² + ε) + β, and z = W∗x + b is linear, so
-the pair is one conv with W' = W·γ/√(σ² + ε) and b' = β + (b − μ)·γ/√(σ² + ε). For TEBN the per-step scale p[t]
-multiplies both; for BNTT every step has its own statistics. Those two fold into per-step weights (``StepConv2d``).
+the pair is one conv with W' = W·γ/√(σ² + ε) and b' = β + (b − μ)·γ/√(σ² + ε). For TEBN the per-step scale
+p[t] multiplies both; for BNTT every step has its own statistics. Those two fold into per-step weights
+(``StepConv2d``).
 """
 from __future__ import annotations
 
