@@ -3,6 +3,12 @@
 Without a GPU, conftest.py sets TRITON_INTERPRET=1 and the kernels run on CPU tensors under Triton's interpreter;
 with a GPU the same tests run compiled, on CUDA tensors.
 """
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -289,6 +295,20 @@ def test_fp64_is_rejected_with_a_type_error(device):
         fastlif.lif_sequence(x, backend="triton")
 
 
+def test_ops_reject_bad_layouts_and_ids(device):
+    x = torch.zeros(3, 4, device=device)
+    forward = torch.ops.fastlif.lif_forward_triton
+    with pytest.raises(ValueError, match="x must be a contiguous"):
+        forward(x.t(), None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
+    with pytest.raises(ValueError, match="v_init must be a contiguous tensor of shape \\(4,\\)"):
+        forward(x, torch.zeros(3, device=device), 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
+    with pytest.raises(ValueError, match="surrogate"):
+        forward(x, None, 0.5, 1.0, 0.0, 0, 5, 1.0, False, False)
+    with pytest.raises(ValueError, match="grad_u"):
+        torch.ops.fastlif.lif_backward_triton(x, None, torch.zeros(3, device=device), x, 0.5, 1.0, 0.0, 0, 0, 1.0,
+                                              False)
+
+
 def test_opcheck_forward_and_backward_ops(device):
     """torch.library.opcheck: schema, fake (meta) implementation, autograd registration, AOT dispatch."""
     x, v_init, (grad_s, grad_h, grad_u) = _random_case(device, shape=(3, 6), seed=12)
@@ -345,3 +365,52 @@ def test_auto_dispatch_uses_triton_on_cpu_only_under_the_interpreter(monkeypatch
 def test_auto_dispatch_uses_triton_for_cuda_without_the_compiled_kernel(monkeypatch):
     monkeypatch.setattr(ops, "LOAD_ERROR", "compiled extension missing (simulated)")
     assert dispatch.pick("auto", torch.device("cuda")) == "triton"
+
+
+# Compiles the kernels for an H100 (sm_90) with Triton's bundled ptxas — no GPU needed — and reports facts about
+# the PTX. Runs in a fresh interpreter because the kernels of this process are interpreted functions.
+_PTX_PROBE = r"""
+import json
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from fastlif.triton import lif
+
+def ptx(kernel, types, constexprs):
+    sig = {name: types.get(name, "constexpr") for name in kernel.arg_names}
+    return triton.compile(ASTSource(kernel, sig, constexprs), target=GPUTarget("cuda", 90, 32)).asm["ptx"]
+
+def forward(dtype, exact_mul):
+    types = dict(x_ptr=f"*{dtype}", v_ptr="*fp32", s_ptr=f"*{dtype}", h_ptr=f"*{dtype}", u_ptr="*fp32", T="i32",
+                 N="i32", decay="fp32", threshold="fp32", v_reset="fp32")
+    return ptx(lif._forward_kernel.fn, types, dict(HAS_V=True, STORE_H=True, SOFT=False, EXACT_MUL=exact_mul,
+                                                   UNROLL=0, BLOCK=1024))
+
+def backward(surrogate):
+    types = dict(gs_ptr="*bf16", gu_ptr="*fp32", h_ptr="*bf16", dx_ptr="*bf16", dv_ptr="*fp32", T="i32", N="i32",
+                 last_row="i64", decay="fp32", threshold="fp32", v_reset="fp32", sg_param="fp32")
+    return ptx(lif._backward_kernel.fn, types, dict(gh_ptr=None, HAS_GS=True, HAS_GH=False, HAS_GU=True, SOFT=False,
+                                                    DETACH=False, SURROGATE=surrogate, UNROLL=4, BLOCK=512))
+
+guarded, unguarded = forward("fp32", True), forward("fp32", False)
+print(json.dumps(dict(
+    guarded_mul_rn="mul.rn.f32" in guarded, guarded_fma="fma.rn.f32" in guarded, unguarded_fma="fma.rn.f32" in unguarded,
+    low_precision_forward=[".entry" in forward(d, True) for d in ("fp16", "bf16")],
+    backward=[".entry" in backward(k) for k in range(5)])))
+"""
+
+
+def test_compiles_for_gpu_without_fused_multiply_add_in_the_charge():
+    """The compiled (non-interpreted) path builds for sm_90, and its charge h = decay*u + x is a rounded multiply
+    then an add: with the mul.rn guard the forward PTX holds no fma; without it Triton's LLVM pipeline contracts
+    the charge into fma.rn.f32, whose single rounding could move spikes near the threshold off the reference's."""
+    env = dict(os.environ, TRITON_INTERPRET="0")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _PTX_PROBE], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert facts["guarded_mul_rn"] and not facts["guarded_fma"]
+    assert facts["unguarded_fma"]
+    assert facts["low_precision_forward"] == [True, True]
+    assert facts["backward"] == [True] * 5

@@ -35,8 +35,8 @@ INTERPRET_BLOCK = 1024
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+# Read once, like triton.jit does when it decorates the kernels below: they are interpreted for the whole process.
+INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
 _TUNE_CONFIGS = [
@@ -50,14 +50,14 @@ _TUNE_CONFIGS = [
 
 def _tuned(kernel):
     """Autotune BLOCK/num_warps per neuron count on a GPU; a fixed BLOCK under the interpreter."""
-    return kernel if _interpreting() else triton.autotune(configs=_TUNE_CONFIGS, key=["N"])(kernel)
+    return kernel if INTERPRETED else triton.autotune(configs=_TUNE_CONFIGS, key=["N"])(kernel)
 
 
 @triton.jit
 def _decay_times(decay, u, EXACT_MUL: tl.constexpr):
     """decay * u, rounded on its own. The charge must be ``decay*u + x`` as two roundings, like the reference;
-    ptxas would otherwise contract it into an FMA and move spikes that sit within an ulp of the threshold. An
-    explicit rounding modifier (mul.rn) is the PTX way to forbid that contraction."""
+    Triton's LLVM pipeline would otherwise contract it into one fma and move spikes that sit within an ulp of the
+    threshold. An explicit rounding modifier (mul.rn) is the PTX way to forbid that contraction."""
     if EXACT_MUL:
         prod = tl.inline_asm_elementwise("mul.rn.f32 $0, $1, $2;", "=r,r,r", [u, decay], dtype=tl.float32,
                                          is_pure=True, pack=1)
@@ -235,14 +235,28 @@ _backward_kernel = _tuned(_lif_backward_kernel)
 
 def _launch_args(n: int) -> tuple:
     """(grid, extra kwargs): the autotuner picks BLOCK on a GPU; the interpreter uses a fixed wide one."""
-    if _interpreting():
+    if INTERPRETED:
         return (triton.cdiv(n, INTERPRET_BLOCK),), {"BLOCK": INTERPRET_BLOCK}
     return (lambda meta: (triton.cdiv(n, meta["BLOCK"]),)), {}
 
 
+def _check_layout(name: str, tensor: Optional[torch.Tensor], shape: tuple) -> None:
+    """The ops trust ``run``'s layout; direct callers of torch.ops.fastlif.* get a clear error instead."""
+    if tensor is not None and (tuple(tensor.shape) != tuple(shape) or not tensor.is_contiguous()):
+        raise ValueError(f"{name} must be a contiguous tensor of shape {tuple(shape)}, got shape "
+                         f"{tuple(tensor.shape)} (contiguous={tensor.is_contiguous()})")
+
+
+def _check_ids(reset: int, surrogate: int) -> None:
+    if reset not in (0, 1):
+        raise ValueError(f"reset must be 0 (hard) or 1 (soft), got {reset}")
+    if surrogate not in range(5):
+        raise ValueError(f"surrogate must be a fastlif.surrogate kind_id in 0..4, got {surrogate}")
+
+
 def _exact_mul(x: torch.Tensor) -> bool:
     """Use the PTX mul.rn guard where the kernel is compiled to PTX (NVIDIA, not the interpreter)."""
-    return x.is_cuda and torch.version.hip is None and not _interpreting()
+    return x.is_cuda and torch.version.hip is None and not INTERPRETED
 
 
 @torch.library.custom_op("fastlif::lif_forward_triton", mutates_args=())
@@ -254,7 +268,12 @@ def lif_forward_triton(x: torch.Tensor, v_init: Optional[torch.Tensor], decay: f
     Takes the surrogate arguments it does not use because register_autograd hands backward only the forward's
     inputs (the same signature as the compiled ``fastlif::lif_forward``).
     """
+    if x.dim() != 2:
+        raise ValueError(f"x must be [T, N], got shape {tuple(x.shape)}")
     T, N = x.shape
+    _check_layout("x", x, (T, N))
+    _check_layout("v_init", v_init, (N,))
+    _check_ids(reset, surrogate)
     s = torch.empty_like(x)
     h = torch.empty_like(x) if save_h else x.new_empty((0,))
     u = x.new_empty((N,), dtype=torch.float32)
@@ -273,7 +292,13 @@ def lif_backward_triton(grad_s: Optional[torch.Tensor], grad_h: Optional[torch.T
                         v_reset: float, reset: int, surrogate: int, sg_param: float,
                         detach_reset: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Contiguous incoming grads (None: no gradient) and the stored h `[T, N]` → (dx `[T, N]`, dv_init `[N]` fp32)."""
+    if h.dim() != 2:
+        raise ValueError(f"h must be [T, N], got shape {tuple(h.shape)}")
     T, N = h.shape
+    for name, grad in (("h", h), ("grad_s", grad_s), ("grad_h", grad_h)):
+        _check_layout(name, grad, (T, N))
+    _check_layout("grad_u", grad_u, (N,))
+    _check_ids(reset, surrogate)
     dx = torch.empty_like(h)
     dv = h.new_empty((N,), dtype=torch.float32)
     if N > 0:
