@@ -1,0 +1,47 @@
+"""The ``fastlif`` command. Each subcommand is a module with ``add_arguments(parser)`` and ``run(args) -> int``;
+adding one is one entry in ``SUBCOMMANDS``."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = {
+    "train": "fastlif.train.command",
+    "demo": "fastlif.train.demo",
+    "energy": "fastlif.energy_cli",
+    "landscape": "fastlif.landscape_cli",
+}
+
+
+class UsageError(Exception):
+    """Bad options or inputs found before any work starts: reported in one line, exit status 2 (as argparse)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fastlif", description="fused multi-timestep LIF neurons: tools")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip()
+        summary = doc.split("\n")[0].split(": ", 1)[-1]
+        p = sub.add_parser(name, help=summary, description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UsageError as e:
+        print(f"fastlif {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

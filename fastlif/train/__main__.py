@@ -1,0 +1,9 @@
+"""``python -m fastlif.train [flags]`` = ``fastlif train [flags]``; ``python -m fastlif.train demo`` = ``fastlif demo``.
+Also the entry point for ``torchrun --nproc_per_node=N -m fastlif.train ...``."""
+import sys
+
+from ..cli import main
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    sys.exit(main(argv if argv[:1] == ["demo"] else ["train", *argv]))

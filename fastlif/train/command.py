@@ -1,0 +1,162 @@
+"""``fastlif train``: train an SNN (defaults: the embedded digits run) and print its accuracy at every latency.
+
+Precedence of options: built-in defaults < ``--preset`` < explicit flags. ``--resume`` continues the run saved in
+a checkpoint with that run's options (only where/how-visibly flags such as ``--out`` may change).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from ..cli import UsageError
+from ..losses import LOSSES
+from .checkpoint import load_checkpoint
+from .config import AMP_MODES, LATENCIES, OPTIMIZERS, SCHEDULES, TrainConfig
+from .plots import format_table
+from .presets import PRESETS, get_preset
+
+# flag destination -> TrainConfig field, for the options a flag sets directly
+_DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "latency", "optimizer", "lr",
+           "momentum", "weight_decay", "schedule", "epochs", "batch_size", "grad_clip", "amp", "seed", "device",
+           "out_dir", "workers")
+
+
+def parse_stages(text: str):
+    """``"2:300:0.01,6:50:1e-4"`` → [(2, 300, 0.01), (6, 50, 0.0001)] (TIT stages T:epochs:lr)."""
+    stages = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        if len(fields) != 3:
+            raise argparse.ArgumentTypeError(f"expected stages T:epochs:lr separated by commas, got {part!r}")
+        try:
+            stages.append((int(fields[0]), int(fields[1]), float(fields[2])))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected integers T, epochs and a float lr in {part!r}") from None
+    return stages
+
+
+def parse_key_values(items):
+    """``["backend=cpu", "norm=tdbn", "cutout=0"]`` → {"backend": "cpu", "norm": "tdbn", "cutout": 0}."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        out[key] = {"true": True, "false": False, "none": None}.get(str(value).lower(), value)
+    return out
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a paper's settings (explicit flags override)")
+    g = p.add_argument_group("model and data")
+    g.add_argument("--model", help=f"model name from fastlif.models (default {d.model})")
+    g.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
+                   help="extra model option, repeatable (e.g. norm=tdbn); neuron options go in --neuron-arg")
+    g.add_argument("--neuron-arg", action="append", metavar="KEY=VALUE",
+                   help="LIF neuron option for every layer, repeatable (e.g. backend=reference, surrogate=atan)")
+    g.add_argument("--data", help=f"dataset name from fastlif.data (default {d.data})")
+    g.add_argument("--data-root", help="folder holding the dataset files (CIFAR pickle batches, event recordings)")
+    g.add_argument("--data-arg", action="append", metavar="KEY=VALUE", help="extra dataset option, repeatable")
+    g = p.add_argument_group("loss and latency")
+    g.add_argument("--loss", choices=LOSSES, help=f"per-step TET or time-averaged SDT (default {d.loss})")
+    g.add_argument("--lam", type=float, help=f"TET's MSE weight lambda (default {d.lam})")
+    g.add_argument("--phi", type=float, help=f"TET's MSE target (default V_th = {d.phi})")
+    g.add_argument("-T", "--T", dest="T", type=int, help=f"time steps (the maximum latency under SLT; default {d.T})")
+    g.add_argument("--eval-T", type=int, help="evaluate latencies 1..eval-T (default: the largest training T)")
+    g.add_argument("--latency", choices=LATENCIES, help="fixed T, or SLT: t ~ Uniform{1..T} per mini-batch")
+    g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[,...]",
+                   help="time inheritance training stages, e.g. 2:300:0.01,6:50:1e-4 (replaces -T/--epochs/--lr)")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
+    g.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
+    g.add_argument("--momentum", type=float, help=f"SGD momentum (default {d.momentum})")
+    g.add_argument("--weight-decay", type=float, help=f"default {d.weight_decay}")
+    g.add_argument("--schedule", choices=SCHEDULES, help="cosine decay to 0 over each stage, or constant")
+    g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
+    g.add_argument("--batch-size", type=int, help=f"global mini-batch size (default {d.batch_size})")
+    g.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
+    g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (CUDA only)")
+    g.add_argument("--seed", type=int, help=f"default {d.seed}")
+    g = p.add_argument_group("run")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
+    g.add_argument("--threads", type=int, help="torch CPU threads (fewer help on a busy machine)")
+    g.add_argument("--workers", type=int, help="DataLoader workers for on-disk datasets (default 0)")
+    g.add_argument("--out", dest="out_dir", help=f"run folder for checkpoint, CSVs and plot (default {d.out_dir})")
+    g.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
+                   help="continue a run: a checkpoint file or run folder (default: the --out folder)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs even when installed")
+    g.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+
+def config_from_args(args) -> TrainConfig:
+    """The run's ``TrainConfig`` from parsed flags (see the module docstring for precedence)."""
+    if args.resume:
+        return _resumed_config(args)
+    values = TrainConfig().to_dict()
+    if args.preset:
+        values.update(get_preset(args.preset))
+    for name in _DIRECT:
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
+    if args.tit is not None:
+        values["tit"] = args.tit
+    model_kwargs = dict(values.get("model_kwargs") or {})
+    model_kwargs.update(parse_key_values(args.model_arg))
+    if args.neuron_arg:
+        model_kwargs["neuron"] = parse_key_values(args.neuron_arg)
+    values["model_kwargs"] = model_kwargs
+    values["data_kwargs"] = {**(values.get("data_kwargs") or {}), **parse_key_values(args.data_arg)}
+    values["progress"] = not args.no_progress
+    values["tensorboard"] = not args.no_tensorboard
+    values["verbose"] = not args.quiet
+    return TrainConfig.from_dict(values)
+
+
+def _resumed_config(args) -> TrainConfig:
+    path = args.resume
+    if path == "auto":
+        path = os.path.join(args.out_dir or TrainConfig().out_dir, "checkpoint.pt")
+    elif os.path.isdir(path):
+        path = os.path.join(path, "checkpoint.pt")
+    values = load_checkpoint(path)["config"]
+    values["out_dir"] = args.out_dir or os.path.dirname(os.path.abspath(path))
+    for name in ("device", "workers"):
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
+    values.update(resume=path, progress=not args.no_progress, tensorboard=not args.no_tensorboard,
+                  verbose=not args.quiet)
+    return TrainConfig.from_dict(values)
+
+
+def run(args) -> int:
+    from .trainer import Trainer
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    try:
+        cfg = config_from_args(args)
+        trainer = Trainer(cfg)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise UsageError(str(e)) from e
+    try:
+        result = trainer.fit()
+        if trainer.ctx.is_main:
+            print(f"\nTest accuracy at every latency t (one forward pass at t = {cfg.eval_latency()}):")
+            print(format_table({result.label: result.accuracy}))
+            if cfg.out_dir:
+                print(f"\nRun folder: {cfg.out_dir} (metrics.csv, latency.csv, latency.png, checkpoint.pt)")
+    finally:
+        trainer.close()
+    return 0

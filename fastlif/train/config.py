@@ -1,0 +1,141 @@
+"""``TrainConfig``: every option of a training run, validated in one place, saved in every checkpoint."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import List, NamedTuple, Optional
+
+from ..losses import LOSSES
+
+LATENCIES = ("fixed", "slt")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("cosine", "none")
+AMP_MODES = ("none", "bf16", "fp16")
+
+
+class Stage(NamedTuple):
+    """One phase of training at a fixed maximum latency T (TIT runs several in sequence on one model)."""
+
+    T: int
+    epochs: int
+    lr: float
+
+
+@dataclass
+class TrainConfig:
+    """Options of one run. The defaults are the embedded default run: a small CNN on sklearn digits, on CPU.
+
+    ``tit`` (time inheritance training, TET §4.3) replaces ``T``/``epochs``/``lr`` by a list of stages
+    ``(T, epochs, lr)`` run in order; each stage starts a fresh optimiser and cosine schedule.
+    ``batch_size`` is the global batch: under DDP each of N processes takes ``batch_size / N``.
+    """
+
+    model: str = "digits_cnn"
+    model_kwargs: dict = field(default_factory=dict)
+    data: str = "digits"
+    data_root: Optional[str] = None
+    data_kwargs: dict = field(default_factory=dict)
+    loss: str = "tet"
+    lam: float = 0.05
+    phi: float = 1.0
+    T: int = 4
+    eval_T: Optional[int] = None
+    latency: str = "fixed"
+    tit: Optional[List[Stage]] = None
+    optimizer: str = "adam"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    epochs: int = 10
+    batch_size: int = 64
+    grad_clip: Optional[float] = None
+    amp: str = "none"
+    seed: int = 0
+    device: str = "auto"
+    out_dir: Optional[str] = "runs/train"
+    resume: Optional[str] = None
+    progress: bool = True
+    tensorboard: bool = True
+    workers: int = 0
+    verbose: bool = True
+
+    def stages(self) -> List[Stage]:
+        if self.tit:
+            return [Stage(*s) for s in self.tit]
+        return [Stage(self.T, self.epochs, self.lr)]
+
+    def max_T(self) -> int:
+        return max(s.T for s in self.stages())
+
+    def eval_latency(self) -> int:
+        """Latencies 1..eval_T are evaluated; by default up to the largest training T."""
+        return self.eval_T if self.eval_T is not None else self.max_T()
+
+    def validate(self) -> "TrainConfig":
+        def choice(name, allowed):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+
+        def positive_int(name, value):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+
+        choice("loss", LOSSES)
+        choice("latency", LATENCIES)
+        choice("optimizer", OPTIMIZERS)
+        choice("schedule", SCHEDULES)
+        choice("amp", AMP_MODES)
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"model: expected a model name, got {self.model!r}")
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data: expected a dataset name, got {self.data!r}")
+        if self.tit is not None:
+            if not isinstance(self.tit, (list, tuple)) or not self.tit:
+                raise ValueError(f"tit: expected a non-empty list of (T, epochs, lr) stages, got {self.tit!r}")
+            for i, s in enumerate(self.tit):
+                if not isinstance(s, (list, tuple)) or len(s) != 3:
+                    raise ValueError(f"tit[{i}]: expected (T, epochs, lr), got {s!r}")
+        for i, s in enumerate(self.stages()):
+            where = f"tit[{i}]" if self.tit else ""
+            positive_int(f"{where}.T" if where else "T", s.T)
+            positive_int(f"{where}.epochs" if where else "epochs", s.epochs)
+            if not s.lr > 0:
+                raise ValueError(f"{where + '.lr' if where else 'lr'}: expected a learning rate > 0, got {s.lr!r}")
+        if self.eval_T is not None:
+            positive_int("eval_T", self.eval_T)
+        positive_int("batch_size", self.batch_size)
+        if not 0.0 <= self.lam <= 1.0:
+            raise ValueError(f"lam: expected a weight in [0, 1], got {self.lam!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay: expected >= 0, got {self.weight_decay!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip: expected a max norm > 0 (or None), got {self.grad_clip!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"workers: expected an integer >= 0, got {self.workers!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
+        for name in ("model_kwargs", "data_kwargs"):
+            if not isinstance(getattr(self, name), dict):
+                raise TypeError(f"{name}: expected a dict, got {type(getattr(self, name)).__name__}")
+        return self
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["tit"] = [list(s) for s in self.tit] if self.tit else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"config: unknown option(s) {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if d.get("tit"):
+            d["tit"] = [Stage(*s) for s in d["tit"]]
+        return cls(**d)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,352 @@
+"""The training loop: SDT/TET losses, fixed-T or SLT latency, TIT stages, per-epoch evaluation at every latency,
+atomic checkpoints with exact resume, DDP.
+
+Every random draw of a run derives from ``cfg.seed``: model initialisation from the global generator seeded once,
+and per epoch the data order (``DistributedSampler(seed)``), the augmentation and the SLT latencies from private
+generators seeded by ``(seed, epoch)``. Resuming therefore needs only the model/optimiser/scheduler state, and on
+CPU a resumed run is bit-identical to an uninterrupted one.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import inspect
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from ..data import DataBundle, get_dataset
+from ..losses import make_loss
+from .batches import forward_at, iterate, to_device, train_order
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .distributed import init_distributed
+from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
+from .latency import LatencySampler, mix_seed
+from .plots import format_table, plot_latency, write_latency_csv
+
+CHECKPOINT = "checkpoint.pt"
+# Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
+ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
+
+
+def run_label(cfg: TrainConfig) -> str:
+    """A short name for a run in tables and plots, e.g. ``SLT-TET T=8`` or ``TIT-TET T=2>6``."""
+    base = cfg.loss.upper()
+    if cfg.tit:
+        return f"TIT-{base} T={'>'.join(str(s.T) for s in cfg.stages())}"
+    return f"{'SLT-' if cfg.latency == 'slt' else ''}{base} T={cfg.T}"
+
+
+def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
+    """``fastlif.models.get(cfg.model, ...)`` with the data's shape facts and the largest training T as the model's
+    default T, passing only the facts the builder takes (``cfg.model_kwargs`` win over them)."""
+    from .. import models
+
+    if cfg.model not in models.names():
+        raise ValueError(f"model: unknown model {cfg.model!r}; expected one of {', '.join(models.names())}")
+    params = inspect.signature(getattr(models, cfg.model)).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    facts = {"num_classes": bundle.num_classes, "in_channels": bundle.in_channels, "input_size": bundle.input_size,
+             "T": cfg.max_T()}
+    kw = {k: v for k, v in facts.items() if takes_any or k in params}
+    kw.update(cfg.model_kwargs)
+    return models.get(cfg.model, **kw)
+
+
+def pick_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise ValueError(f"device: {e}") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} requested but no CUDA device is available")
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device(f"cuda:{local_rank}")
+    return dev
+
+
+@dataclass
+class TrainResult:
+    label: str
+    accuracy: List[float]   # test accuracy at latency t = 1..eval_T after the last epoch run
+    test_loss: float
+    history: List[dict]     # one row per epoch (also in metrics.csv)
+    finished: bool          # all stages done (False when stopped early by ``max_epochs``)
+    out_dir: Optional[str]
+
+
+class Trainer:
+    """Builds everything from a ``TrainConfig`` (raising ValueError/TypeError/FileNotFoundError on bad options before
+    any training), then ``fit()`` trains. ``model``/``bundle`` may be given directly instead of by name."""
+
+    def __init__(self, cfg: TrainConfig, *, model: Optional[nn.Module] = None,
+                 bundle: Optional[DataBundle] = None):
+        self.cfg = cfg.validate()
+        self.stages = cfg.stages()
+        self.eval_T = cfg.eval_latency()
+        want_cuda = cfg.device.startswith("cuda") or (cfg.device == "auto" and torch.cuda.is_available())
+        self.ctx = init_distributed(want_cuda)
+        self.device = pick_device(cfg.device, self.ctx.local_rank)
+        if cfg.amp != "none" and self.device.type != "cuda":
+            raise ValueError(f"amp: {cfg.amp} autocast is for CUDA devices; this run is on {self.device}")
+        if cfg.batch_size % self.ctx.world_size:
+            raise ValueError(f"batch_size: the global batch {cfg.batch_size} must divide evenly over "
+                             f"{self.ctx.world_size} processes")
+        self.local_batch = cfg.batch_size // self.ctx.world_size
+
+        torch.manual_seed(cfg.seed)
+        bundle = bundle if bundle is not None else get_dataset(cfg.data, cfg.data_root, **cfg.data_kwargs)
+        self.bundle = dataclasses.replace(bundle, train=to_device(bundle.train, self.device),
+                                          test=to_device(bundle.test, self.device))
+        if self.bundle.event and self.eval_T > len(self.bundle.test[0][0]):
+            raise ValueError(f"eval_T: {self.eval_T} exceeds the {len(self.bundle.test[0][0])} frames per sample")
+        self.model = (model if model is not None else build_model(cfg, self.bundle)).to(self.device)
+        self.net = self.model
+        if self.ctx.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.loss_fn = make_loss(cfg.loss, cfg.lam, cfg.phi)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
+        self.history: List[dict] = []
+        self.last_latencies: List[int] = []  # the t drawn for each mini-batch of the last epoch
+        self.stage_index = 0
+        self.epoch_in_stage = 0
+        self._start_stage(0)
+        self._tb = None
+        self.out_dir = cfg.out_dir
+        if cfg.resume:
+            self.load(self._resume_path(cfg.resume))
+
+    # ---- set-up -----------------------------------------------------------------------------------------------
+    def _start_stage(self, i: int) -> None:
+        """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage)."""
+        cfg, stage = self.cfg, self.stages[i]
+        params = self.model.parameters()
+        if cfg.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum,
+                                             weight_decay=cfg.weight_decay)
+        if cfg.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=stage.epochs,
+                                                                        eta_min=0.0)
+        else:
+            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
+        self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
+
+    def _resume_path(self, resume: str) -> str:
+        if resume == "auto":
+            if not self.cfg.out_dir:
+                raise ValueError("resume: 'auto' needs out_dir (the run folder holding checkpoint.pt)")
+            return os.path.join(self.cfg.out_dir, CHECKPOINT)
+        return os.path.join(resume, CHECKPOINT) if os.path.isdir(resume) else resume
+
+    @property
+    def global_epoch(self) -> int:
+        """Epochs completed so far over all stages; also the index that seeds the next epoch's draws."""
+        return sum(s.epochs for s in self.stages[:self.stage_index]) + self.epoch_in_stage
+
+    @property
+    def finished(self) -> bool:
+        return self.stage_index >= len(self.stages)
+
+    def _autocast(self):
+        if self.cfg.amp == "none":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
+
+    # ---- training ---------------------------------------------------------------------------------------------
+    def fit(self, max_epochs: Optional[int] = None) -> TrainResult:
+        """Train the remaining epochs of all stages (at most ``max_epochs`` in this call), checkpointing every epoch.
+
+        On completion rank 0 writes ``latency.csv`` and ``latency.png`` to ``out_dir``."""
+        ran = 0
+        while not self.finished and (max_epochs is None or ran < max_epochs):
+            row = self._epoch()
+            ran += 1
+            self.history.append(row)
+            self.epoch_in_stage += 1
+            if self.epoch_in_stage == self.stages[self.stage_index].epochs:
+                self.stage_index, self.epoch_in_stage = self.stage_index + 1, 0
+                if not self.finished:
+                    self._start_stage(self.stage_index)
+            self._write_epoch_outputs(row)
+        if self.finished and self.ctx.is_main and self.out_dir and self.history:
+            acc = self.history[-1]["accuracy"]
+            write_latency_csv({run_label(self.cfg): acc}, os.path.join(self.out_dir, "latency.csv"))
+            plot_latency({run_label(self.cfg): acc}, os.path.join(self.out_dir, "latency.png"))
+        return self.result()
+
+    def result(self) -> TrainResult:
+        last = self.history[-1] if self.history else None
+        return TrainResult(label=run_label(self.cfg), accuracy=list(last["accuracy"]) if last else [],
+                           test_loss=last["test_loss"] if last else float("nan"), history=list(self.history),
+                           finished=self.finished, out_dir=self.out_dir)
+
+    def _epoch(self) -> dict:
+        cfg, stage, epoch = self.cfg, self.stages[self.stage_index], self.global_epoch
+        self.net.train()
+        self.latency.start_epoch(epoch)
+        aug_gen = torch.Generator().manual_seed(mix_seed(cfg.seed, epoch, self.ctx.rank, 0xA06))
+        order = train_order(self.bundle.train, self.ctx, cfg.seed, epoch)
+        batches = iterate(self.bundle.train, order, self.local_batch, self.device, cfg.workers, drop_last=True)
+        n_batches = max(1, len(order) // self.local_batch) if len(order) > self.local_batch else 1
+        bar = _progress(cfg.progress and self.ctx.is_main, n_batches,
+                        f"stage {self.stage_index + 1}/{len(self.stages)} epoch {self.epoch_in_stage + 1}/"
+                        f"{stage.epochs}")
+        sums = torch.zeros(4, dtype=torch.float64)  # loss·B, correct at the drawn t, samples, Σ t
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.last_latencies = []
+        start = time.perf_counter()
+        for x, y in batches:
+            t = self.latency.draw()
+            self.last_latencies.append(t)
+            x = self.bundle.prepare(x, True, aug_gen)
+            with self._autocast():
+                O = forward_at(self.net, x, t, self.bundle.event)
+                loss = self.loss_fn(O.float(), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if cfg.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            b = len(y)
+            step = torch.tensor([loss.item() * b, float(correct_per_latency(O.detach(), y)[-1]), b, t * b],
+                                dtype=torch.float64)
+            sums += step
+            if bar is not None:
+                elapsed = time.perf_counter() - start
+                bar.update(1)
+                bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{100 * sums[1] / sums[2]:.1f}%", t=t,
+                                img_s=f"{self.ctx.world_size * sums[2] / max(elapsed, 1e-9):.0f}")
+        train_time = time.perf_counter() - start
+        if bar is not None:
+            bar.close()
+        self.scheduler.step()
+        self.ctx.all_reduce_sum(sums)
+        ev = self.evaluate()
+        n = max(float(sums[2]), 1.0)
+        return {
+            "stage": self.stage_index + 1, "epoch": epoch + 1, "T": stage.T, "lr": lr,
+            "train_loss": float(sums[0]) / n, "train_acc": float(sums[1]) / n, "mean_t": float(sums[3]) / n,
+            "train_time_s": train_time, "train_samples_per_s": float(sums[2]) / max(train_time, 1e-9),
+            "test_loss": ev.loss, "test_acc": ev.at(min(stage.T, self.eval_T)), "accuracy": ev.accuracy,
+        }
+
+    def evaluate(self, T_eval: Optional[int] = None) -> LatencyResult:
+        """Test accuracy at every latency 1..T_eval (default the configured eval_T) and the loss at the current T."""
+        stage_T = self.stages[min(self.stage_index, len(self.stages) - 1)].T
+        # The unwrapped model: evaluation shards may differ in batch count across ranks, which DDP must not see.
+        return latency_accuracy(self.model, self.bundle, T_eval or self.eval_T, self.device,
+                                batch_size=max(self.local_batch, 256), loss_fn=self.loss_fn, loss_T=stage_T,
+                                ctx=self.ctx, workers=self.cfg.workers,
+                                autocast=None if self.cfg.amp == "none" else self._autocast)
+
+    # ---- outputs ----------------------------------------------------------------------------------------------
+    def _write_epoch_outputs(self, row: dict) -> None:
+        if self.ctx.is_main:
+            if self.cfg.verbose:
+                acc = row["accuracy"]
+                print(f"[{run_label(self.cfg)}] epoch {row['epoch']}/{sum(s.epochs for s in self.stages)} "
+                      f"loss {row['train_loss']:.4f} train {100 * row['train_acc']:.1f}% (mean t {row['mean_t']:.2f}) "
+                      f"| test@t=1 {100 * acc[0]:.2f}% test@T {100 * row['test_acc']:.2f}% "
+                      f"| {row['train_time_s']:.1f}s {row['train_samples_per_s']:.0f} img/s", flush=True)
+            if self.out_dir:
+                os.makedirs(self.out_dir, exist_ok=True)
+                self._write_metrics_csv()
+                self._log_tensorboard(row)
+                self.save(os.path.join(self.out_dir, CHECKPOINT))
+        self.ctx.barrier()
+
+    def _write_metrics_csv(self) -> None:
+        path = os.path.join(self.out_dir, "metrics.csv")
+        t_cols = [f"acc_t{t}" for t in range(1, self.eval_T + 1)]
+        keys = [k for k in self.history[0] if k != "accuracy"]
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(keys + t_cols)
+            for r in self.history:
+                w.writerow([r[k] for k in keys] + [f"{a:.6f}" for a in r["accuracy"]])
+        with open(os.path.join(self.out_dir, "config.json"), "w") as f:
+            json.dump(self.cfg.to_dict(), f, indent=2)
+
+    def _log_tensorboard(self, row: dict) -> None:
+        if not self.cfg.tensorboard:
+            return
+        if self._tb is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # TensorBoard is optional: CSV and the plot are the primary record
+                self.cfg = self.cfg.replace(tensorboard=False)
+                return
+            self._tb = SummaryWriter(os.path.join(self.out_dir, "tensorboard"))
+        step = row["epoch"]
+        for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "mean_t", "train_samples_per_s"):
+            self._tb.add_scalar(k, row[k], step)
+        for t, a in enumerate(row["accuracy"], start=1):
+            self._tb.add_scalar(f"test_acc_at_t/{t}", a, step)
+        self._tb.flush()
+
+    # ---- checkpoints ------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "format": 1, "config": self.cfg.to_dict(), "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(), "stage": self.stage_index, "epoch_in_stage": self.epoch_in_stage,
+            "history": self.history, "rng": rng,
+        }
+
+    def save(self, path) -> str:
+        return save_checkpoint(self.state_dict(), path)
+
+    def load(self, path) -> None:
+        """Continue from a checkpoint of a run with the same options (environment options may differ)."""
+        ck = load_checkpoint(path, map_location="cpu")
+        theirs, ours = ck["config"], self.cfg.to_dict()
+        diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS and theirs.get(k) != ours[k]]
+        if diff:
+            raise ValueError("resume: the checkpoint was trained with different options: " + ", ".join(
+                f"{k} ({theirs.get(k)!r} there, {ours[k]!r} here)" for k in diff))
+        self.model.load_state_dict(ck["model"])
+        self.stage_index, self.epoch_in_stage = ck["stage"], ck["epoch_in_stage"]
+        if not self.finished:
+            self._start_stage(self.stage_index)
+            self.optimizer.load_state_dict(ck["optimizer"])
+            self.scheduler.load_state_dict(ck["scheduler"])
+        self.scaler.load_state_dict(ck["scaler"])
+        self.history = list(ck["history"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        if "cuda" in ck["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        self.ctx.shutdown()
+
+    def latency_table(self) -> str:
+        return format_table({run_label(self.cfg): self.history[-1]["accuracy"]}) if self.history else ""
+
+
+def _progress(enabled: bool, total: int, desc: str):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
