@@ -9,10 +9,10 @@ from .cell import SpikingWindowCell
 from .encoding import rate_encode
 from .fusion import fuse, surface_area
 from .model import (SpikingMixerNet, spiking_mixer, spiking_mixer_bilstm, spiking_mixer_gru, spiking_mixer_lstm,
-                    spiking_mixer_rnn, window_modes)
+                    spiking_mixer_rnn, spiking_mixer_tiny, window_modes)
 from .threshold import region_threshold
 from .windows import condense, layout, partition
 
 __all__ = ["SpikingMixerNet", "spiking_mixer", "spiking_mixer_lstm", "spiking_mixer_bilstm", "spiking_mixer_gru",
-           "spiking_mixer_rnn", "SpikingWindowMixer", "MixerBlock", "SpikingWindowCell", "partition", "condense",
+           "spiking_mixer_rnn", "spiking_mixer_tiny", "SpikingWindowMixer", "MixerBlock", "SpikingWindowCell", "partition", "condense",
            "layout", "region_threshold", "fuse", "surface_area", "rate_encode", "window_modes"]

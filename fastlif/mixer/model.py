@@ -6,7 +6,7 @@ Blocks alternate plain / dilated windows, counted over the whole network and sta
 last stage, which is all plain (its 2×2 map at CIFAR size has no room for overlapping windows).
 
 Model contract of fastlif.models: ``model(x, T=None) -> O`` of shape `[T, B, classes]`. The network's latency is
-one time step, so T = None means T = 1. A static input `[B, C, H, W]` with T > 1 gives T independent one-step
+one time step, so T = None means the model's ``T``, 1 unless built otherwise. A static input `[B, C, H, W]` with T > 1 gives T independent one-step
 passes (independent Bernoulli draws in training; identical outputs in eval, computed once); a sequence input
 `[T, B, C, H, W]` runs every frame as its own one-step pass. No state survives from one call, or step, to the next.
 """
@@ -19,6 +19,7 @@ from torch import nn
 
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
+from .windows import layout
 
 DEPTHS = {12: (2, 2, 6, 2), 20: (2, 2, 14, 2), 24: (2, 2, 18, 2), 36: (2, 2, 30, 2)}
 DEFAULT_DIMS = (48, 96, 192, 384)
@@ -43,6 +44,43 @@ def window_modes(layers, dilate: bool = True) -> list[list[str]]:
     return modes
 
 
+def stage_sides(input_size: int, patch: int, stages: int) -> list[int]:
+    """Side of the feature map in each stage: input/patch, then halved (rounded up) by each patch merging."""
+    sides = [input_size // patch]
+    for _ in range(stages - 1):
+        sides.append((sides[-1] + 1) // 2)
+    return sides
+
+
+def check_input_size(input_size, patch: int, modes) -> int:
+    """``input_size`` if every stage's windows fit its map, else ValueError naming the stage that fails."""
+    _positive_int("input_size", input_size)
+    for s, (side, stage_modes) in enumerate(zip(stage_sides(input_size, patch, len(modes)), modes)):
+        for mode in set(stage_modes):
+            try:
+                layout(side, side, mode)
+            except ValueError as err:
+                raise ValueError(f"input_size = {input_size} leaves a {side}x{side} map in stage {s}, too small for "
+                                 f"{mode} windows ({err}); use fewer stages, a smaller patch, or "
+                                 "spiking_mixer_tiny for 8x8 inputs") from None
+    return input_size
+
+
+NEURON_KEYS = ("decay", "threshold", "surrogate", "backend")
+
+
+def _neuron_options(neuron) -> dict:
+    """The cell's neuron options from the models' shared ``neuron=dict(...)`` keyword."""
+    if neuron is None:
+        return {}
+    if not isinstance(neuron, dict):
+        raise TypeError(f"neuron must be a dict of neuron options or None, got {type(neuron).__name__}")
+    unknown = sorted(set(neuron) - set(NEURON_KEYS))
+    if unknown:
+        raise TypeError(f"neuron: the window cell takes only {NEURON_KEYS}, got {unknown}")
+    return dict(neuron)
+
+
 def _lecun_normal_(weight: torch.Tensor) -> None:
     """Truncated normal with variance 1/fan_in (timm's ``lecun_normal_``, used by the public code for convs)."""
     fan_in = weight[0].numel()
@@ -54,11 +92,13 @@ class SpikingMixerNet(nn.Module):
     """See the module docstring; every option of the mixer (``mixer_options``) applies to all blocks."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
-                 patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, **mixer_options):
+                 patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
+                 input_size: int | None = None, neuron=None, **mixer_options):
         super().__init__()
         _positive_int("num_classes", num_classes)
-        _positive_int("in_channels", in_channels)
+        self.in_channels = _positive_int("in_channels", in_channels)
         _positive_int("patch", patch)
+        self.T = _positive_int("T", T)
         layers, dims = tuple(layers), tuple(dims)
         if not layers or len(layers) != len(dims):
             raise ValueError(f"layers and dims must be non-empty and of equal length, got {layers} and {dims}")
@@ -69,8 +109,10 @@ class SpikingMixerNet(nn.Module):
             if dims[i + 1] != 2 * dims[i]:
                 raise ValueError(f"patch merging doubles the width: dims[{i + 1}] must be 2*dims[{i}] = "
                                  f"{2 * dims[i]}, got {dims[i + 1]}")
+        mixer_options.update(_neuron_options(neuron))
         self.encoding = mixer_options.get("encoding", "bernoulli")
         self.modes = window_modes(layers, dilate)
+        self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
         self.stem = PatchEmbed(in_channels, dims[0], patch)
         stages = []
         for s, (dim, stage_modes) in enumerate(zip(dims, self.modes)):
@@ -104,12 +146,14 @@ class SpikingMixerNet(nn.Module):
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         if T is not None:
             _positive_int("T", T)
+        if x.shape[-3] != self.in_channels:
+            raise ValueError(f"x must have {self.in_channels} channels, got shape {tuple(x.shape)}")
         if x.dim() == 5:
             if T is not None and T != x.shape[0]:
                 raise ValueError(f"T = {T} does not match the sequence input's {x.shape[0]} steps")
             steps, batch = x.shape[0], x.shape[1]
             return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
-        steps, batch = (1 if T is None else T), x.shape[0]
+        steps, batch = (self.T if T is None else T), x.shape[0]
         if steps > 1 and self.training and self.encoding == "bernoulli":
             return self.head(self.features(x.repeat(steps, 1, 1, 1))).reshape(steps, batch, -1)
         return self.head(self.features(x)).unsqueeze(0).expand(steps, -1, -1)
@@ -124,6 +168,15 @@ def spiking_mixer(num_classes: int = 10, *, depth: int | None = None, synapse: s
             raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
         options["layers"] = DEPTHS[depth]
     return SpikingMixerNet(num_classes, synapse=synapse, **options)
+
+
+def spiking_mixer_tiny(num_classes: int = 10, in_channels: int = 1, **options):
+    """A small variant for 8×8 inputs (the embedded digits): patch 1, three stages [2, 2, 2] at widths [16, 32, 64],
+    so the maps are 8, 4, 2 and both 8×8 and 4×4 blocks get dilated windows."""
+    options.setdefault("layers", (2, 2, 2))
+    options.setdefault("dims", (16, 32, 64))
+    options.setdefault("patch", 1)
+    return spiking_mixer(num_classes, in_channels=in_channels, **options)
 
 
 def spiking_mixer_lstm(num_classes: int = 10, **options):

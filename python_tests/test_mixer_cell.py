@@ -1,0 +1,123 @@
+"""The spiking window cell: LIF dynamics over windows, the public code's update, gradients for every synapse."""
+import pytest
+import torch
+
+import fastlif
+from fastlif.mixer import SpikingWindowCell, SpikingWindowMixer
+from fastlif.mixer.synapses import SYNAPSES
+
+DECAY, TH = 0.4, 0.5
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These tensors are tiny: OpenMP threads only add synchronisation (10-50x slower on a loaded 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _windows(seed, b=2, side=3, c=4, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(b, side, side, c, generator=gen, dtype=dtype) for _ in range(4)]
+
+
+def _cell(synapse="cnn", seed=0, **kw):
+    """A small cell with weights large enough that both layers fire (PyTorch's default init barely does)."""
+    torch.manual_seed(seed)
+    cell = SpikingWindowCell(4, 6, synapse, **kw).double()
+    with torch.no_grad():
+        for p in cell.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, 2.0 / p[0].numel() ** 0.5)
+            else:
+                p.fill_(0.1)
+    return cell
+
+
+def test_reset_carry_without_fusion_is_lif_over_windows_as_time():
+    """carry="reset", fusion="none": two LIFSequence layers whose time axis is the window index."""
+    cell = _cell(carry="reset", fusion="none")
+    wins = _windows(1, dtype=torch.float64)
+    out = cell(wins)
+    lif = dict(decay=DECAY, threshold=TH, surrogate="rectangle")
+    s1 = fastlif.lif_sequence(torch.stack([cell.syn1(w) for w in wins]), **lif)
+    s2 = fastlif.lif_sequence(torch.stack([cell.syn2(s) for s in s1]), **lif)
+    assert s2.sum() > 0
+    assert torch.equal(torch.stack(out), s2)
+
+
+def test_membrane_carry_matches_the_public_code_update():
+    """The code's mem_update with a fresh zero spike per window: mem = decay*mem + I, spike = mem > th,
+    and the next window's layer-2 membrane is fusion(mem1, mem2) (here the CNN code's mean)."""
+    cell = _cell(fusion="mean")
+    wins = _windows(2, dtype=torch.float64)
+    out = cell(wins)
+    mem1 = mem2 = torch.zeros(())
+    expected = []
+    for w in wins:
+        mem1 = mem1 * DECAY + cell.syn1(w)
+        spike1 = (mem1 > TH).double()
+        mem2 = mem2 * DECAY + cell.syn2(spike1)
+        expected.append((mem2 > TH).double())
+        mem2 = (mem1 + mem2) / 2
+    assert all(torch.equal(a, b) for a, b in zip(out, expected))
+    assert 0 < torch.stack(out).mean() < 1
+
+
+def test_sincos_fusion_changes_the_next_window_only():
+    wins = _windows(3, dtype=torch.float64)
+    a, b = _cell(fusion="sincos")(wins), _cell(fusion="linear")(wins)
+    assert torch.equal(a[0], b[0])  # nothing is fused before the first window
+    assert any(not torch.equal(x, y) for x, y in zip(a[1:], b[1:]))
+
+
+@pytest.mark.parametrize("synapse", SYNAPSES)
+def test_gradient_reaches_every_parameter_and_earlier_windows(synapse):
+    cell = _cell(synapse, seed=3)
+    wins = [w.requires_grad_() for w in _windows(4, dtype=torch.float64)]
+    out = cell(wins)
+    assert out[0].shape == (2, 3, 3, 6)
+    assert set(torch.unique(torch.stack(out)).tolist()) <= {0.0, 1.0}
+    out[-1].sum().backward()  # only the last window's spikes
+    for name, p in cell.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert wins[0].grad.abs().sum() > 0  # through the carried (fused) membrane
+
+
+def test_mixer_output_is_binary_in_dilated_mode_and_trains_through_it():
+    torch.manual_seed(5)
+    mixer = SpikingWindowMixer(4, 6, mode="dilated", synapse="cnn").double()
+    x = torch.rand(2, 8, 8, 4, dtype=torch.float64, requires_grad=True)
+    s = mixer.spikes(x)
+    assert s.shape == (2, 8, 8, 6)
+    assert set(torch.unique(s).tolist()) == {0.0, 1.0}
+    mixer(x).sum().backward()
+    assert x.grad.abs().sum() > 0  # straight-through Bernoulli encoding and region threshold
+    assert mixer.cell.syn1.conv.weight.grad.abs().sum() > 0
+
+
+def test_eval_mode_is_deterministic_and_uses_the_rate():
+    torch.manual_seed(6)
+    mixer = SpikingWindowMixer(4, 6, mode="plain").eval()
+    x = torch.rand(2, 4, 4, 4) * 1.5 - 0.25
+    assert torch.equal(mixer(x), mixer(x))
+    expect = SpikingWindowMixer(4, 6, mode="plain", encoding="expectation")
+    expect.load_state_dict(mixer.state_dict())
+    assert torch.equal(expect.train()(x), mixer(x))
+
+
+def test_bad_cell_options_are_named():
+    with pytest.raises(ValueError, match="synapse"):
+        SpikingWindowCell(4, 4, "transformer")
+    with pytest.raises(ValueError, match="carry"):
+        SpikingWindowCell(4, 4, carry="both")
+    with pytest.raises(ValueError, match="decay"):
+        SpikingWindowCell(4, 4, decay=1.5)
+    with pytest.raises(ValueError, match="out_dim"):
+        SpikingWindowCell(4, 5, "bilstm")
+    with pytest.raises(ValueError, match="encoding"):
+        SpikingWindowMixer(4, encoding="poisson")
+    with pytest.raises(ValueError, match="mode"):
+        SpikingWindowMixer(4, mode="shifted")

@@ -1,0 +1,168 @@
+"""The ACML'23 backbone: stage shapes, plain/dilated schedule, parameter count, model contract, training."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fastlif.mixer import (SpikingWindowMixer, spiking_mixer, spiking_mixer_lstm, spiking_mixer_tiny,
+                           window_modes)
+from fastlif.mixer.synapses import SYNAPSES
+
+SMALL = dict(layers=(2, 2, 1), dims=(8, 16, 32), num_classes=5)  # 16x16 input → maps 8, 4, 2
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These tensors are tiny: OpenMP threads only add synchronisation (10-50x slower on a loaded 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _small(synapse="cnn", seed=0, **kw):
+    torch.manual_seed(seed)
+    return spiking_mixer(synapse=synapse, **{**SMALL, **kw})
+
+
+def test_window_schedule_alternates_like_the_code_and_keeps_the_last_stage_plain():
+    P, D = "plain", "dilated"
+    assert window_modes((2, 2, 6, 2)) == [[P, D], [P, D], [P, D, P, D, P, D], [P, P]]
+    # counted over the whole network, as the code's global counter (odd stages shift the phase)
+    assert window_modes((1, 1, 3, 1)) == [[P], [D], [P, D, P], [P]]
+    assert window_modes((2, 2), dilate=False) == [[P, P], [P, P]]
+
+
+def _block_params(d, ratio=3):
+    """One block with width d: two 3x3 convs d→d (+bias), Linear d→d, MLP d→3d→d."""
+    convs = 2 * (9 * d * d + d)
+    fc = d * d + d
+    mlp = (d * ratio * d + ratio * d) + (ratio * d * d + d)
+    return convs + fc + mlp
+
+
+def test_default_parameter_count_and_the_reported_26_84_M():
+    with torch.device("meta"):  # shapes only: no memory, no init cost
+        model = spiking_mixer()
+    layers, dims = (2, 2, 6, 2), (48, 96, 192, 384)
+    stem = 3 * 48 * 2 * 2 + 48
+    merging = sum(4 * d * 2 * d for d in dims[:-1])
+    head = 384 * 10 + 10
+    ours = stem + sum(n * _block_params(d) for n, d in zip(layers, dims)) + merging + head
+    assert sum(p.numel() for p in model.parameters()) == ours  # 13,885,402
+    # The public code builds modules its forward never calls: a second ("backward") two-conv SNN and a
+    # Conv1d(d, 2d, 3) in every BiSNN, two LayerNorms per block and one before the head. Counting them
+    # reproduces the README's 26.84 M.
+    unused = sum(n * (2 * (9 * d * d + d) + (3 * d * 2 * d + 2 * d) + 2 * 2 * d) for n, d in zip(layers, dims))
+    unused += 2 * 384
+    assert round((ours + unused) / 1e6, 2) == 26.84
+
+
+@pytest.mark.parametrize("synapse", SYNAPSES)
+def test_shapes_through_every_stage(synapse):
+    model = _small(synapse).eval()
+    seen = []
+    for m in model.modules():
+        if isinstance(m, SpikingWindowMixer):
+            m.register_forward_hook(lambda mod, inp, out: seen.append((mod.mode, tuple(out.shape))))
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        assert model(x).shape == (1, 2, 5)
+    assert seen == [("plain", (2, 8, 8, 8)), ("dilated", (2, 8, 8, 8)),
+                    ("plain", (2, 4, 4, 16)), ("dilated", (2, 4, 4, 16)), ("plain", (2, 2, 2, 32))]
+
+
+def test_gradients_reach_every_parameter():
+    model = _small("cnn").train()
+    torch.nn.init.normal_(model.head.weight, std=0.1)  # the code's zero head would stop everything below it
+    x, y = torch.rand(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
+    F.cross_entropy(model(x)[0], y).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_model_contract_static_sequence_and_T():
+    model = _small().eval()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        one = model(x)
+        assert torch.equal(one, model(x))  # eval encoding is the expectation: deterministic
+        three = model(x, T=3)
+        assert three.shape == (3, 2, 5) and all(torch.equal(three[t], one[0]) for t in range(3))
+        seq = torch.stack([x, x.flip(-1)])
+        out = model(seq)
+        assert out.shape == (2, 2, 5)
+        assert torch.allclose(out[1], model(x.flip(-1))[0], atol=1e-6)
+    model.train()
+    torch.manual_seed(1)
+    steps = model(x, T=2)
+    assert steps.shape == (2, 2, 5)
+    assert spiking_mixer(**SMALL, T=4).eval()(x).shape == (4, 2, 5)  # the model's default T
+
+
+def test_bad_arguments_are_named():
+    model = _small()
+    with pytest.raises(ValueError, match="T"):
+        model(torch.rand(1, 3, 16, 16), T=0)
+    with pytest.raises(ValueError, match="T = 3"):
+        model(torch.rand(2, 1, 3, 16, 16), T=3)
+    with pytest.raises(ValueError, match="channels"):
+        model(torch.rand(1, 2, 16, 16))
+    with pytest.raises(ValueError, match="x"):
+        model(torch.rand(3, 16, 16))
+    with pytest.raises(ValueError, match="input_size = 8"):
+        spiking_mixer(input_size=8)
+    with pytest.raises(ValueError, match="depth"):
+        spiking_mixer(depth=13)
+    with pytest.raises(ValueError, match="dims"):
+        spiking_mixer(layers=(1, 1), dims=(8, 8))
+    with pytest.raises(TypeError, match="neuron"):
+        spiking_mixer(**SMALL, neuron=dict(reset="soft"))
+    with pytest.raises(ValueError, match="synapse"):
+        spiking_mixer(**SMALL, synapse="attention")
+
+
+def test_options_reach_the_cells():
+    model = spiking_mixer_lstm(**SMALL, fusion="linear", theta=0.5, neuron=dict(threshold=0.7))
+    cells = [m.cell for m in model.modules() if isinstance(m, SpikingWindowMixer)]
+    assert len(cells) == 5
+    assert all(c.synapse == "lstm" and c.fusion == "linear" and c.theta == 0.5 for c in cells)
+    assert all(c.neuron["threshold"] == 0.7 and c.neuron["decay"] == 0.4 for c in cells)
+    with torch.device("meta"):
+        deep = spiking_mixer(depth=36)
+    assert [len(stage) for stage in deep.modes] == [2, 2, 30, 2]
+
+
+def test_tiny_model_learns_a_fixed_batch():
+    torch.manual_seed(0)
+    model = spiking_mixer(**SMALL, encoding="expectation")
+    x, y = torch.rand(10, 3, 16, 16), torch.arange(10) % 5
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(40):
+        loss = F.cross_entropy(model(x)[0], y)
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        assert (model(x)[0].argmax(-1) == y).all()
+    assert loss.item() < 0.2 * first
+
+
+def test_embedded_digits_train_above_chance_in_a_short_run():
+    from fastlif.data.digits import load_digits_tensors
+
+    x_tr, y_tr, x_te, y_te = load_digits_tensors()
+    torch.manual_seed(0)
+    model = spiking_mixer_tiny(input_size=8)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for i in range(0, len(y_tr), 64):  # one epoch
+        loss = F.cross_entropy(model(x_tr[i:i + 64])[0], y_tr[i:i + 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(x_te)[0].argmax(-1) == y_te).float().mean().item()
+    assert accuracy > 0.5  # chance is 0.1
