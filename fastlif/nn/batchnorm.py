@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 NORMS = ("bn", "tdbn", "tebn", "bntt")
+RESIDUAL_ALPHA = 1 / math.sqrt(2)  # tdBN's α for the two BNs whose outputs are summed at a residual add
 
 
 def _check_sequence(x, num_features: int, steps: int | None = None) -> None:
@@ -114,5 +115,3 @@ def make_norm(kind: str, num_features: int, *, alpha: float = 1.0, threshold: fl
         return TEBatchNorm2d(num_features, steps) if kind == "tebn" else BNTT2d(num_features, steps)
     raise ValueError(f"norm must be one of {list(NORMS)}, got {kind!r}")
 
-
-RESIDUAL_ALPHA = 1 / math.sqrt(2)
