@@ -26,14 +26,14 @@ from bench.records import read_rows  # noqa: E402
 
 
 def _title(row: dict, what: str) -> str:
-    return (f"{what} — {row['machine']} ({row['device_name']})\n"
+    return (f"{what}\n{row['machine']}: {row['device_name']}\n"
             f"torch {row['torch']}, triton {row['triton'] or '-'}, fastlif {row['fastlif']}")
 
 
 def _panels(rows: list[dict], metric: str, ylabel: str, log_y: bool, path: Path, what: str) -> Path:
     modes = [m for m in ("forward", "backward", "full") if any(r["mode"] == m for r in rows)]
     sizes = sorted({r["N"] for r in rows})
-    fig, axes = plt.subplots(len(modes), len(sizes), figsize=(5.5 * len(sizes), 3.6 * len(modes)), squeeze=False)
+    fig, axes = plt.subplots(len(modes), len(sizes), figsize=(max(7.0, 5.5 * len(sizes)), 3.6 * len(modes) + 0.6), squeeze=False)
     for i, mode in enumerate(modes):
         for j, N in enumerate(sizes):
             ax = axes[i][j]
@@ -76,9 +76,12 @@ def plot_models(csv_path: Path) -> list[Path]:
     if not rows:
         return []
     configs = list(dict.fromkeys((r["model"], r["T"], r["batch"], r["input_size"]) for r in rows))
+    for r in rows:  # name fastlif's neurons by the backend they ran ("fastlif-cpu", "fastlif-cuda")
+        if r["neuron"] == "fastlif" and r["backend"]:
+            r["neuron"] = f"fastlif-{r['backend']}"
     neurons = list(dict.fromkeys(r["neuron"] for r in rows))
     width = 0.8 / len(neurons)
-    fig, ax = plt.subplots(figsize=(2.2 + 2.0 * len(configs), 4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 + 2.0 * len(configs)), 4.5))
     for k, neuron in enumerate(neurons):
         values = [next((r["samples_per_s"] for r in rows if r["neuron"] == neuron
                         and (r["model"], r["T"], r["batch"], r["input_size"]) == c), 0) for c in configs]

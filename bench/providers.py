@@ -41,6 +41,8 @@ class Provider:
     """Base: ``name`` (CSV key), ``peer`` (the speed-up column it feeds, or None for fastlif's own backends)."""
     name = ""
     peer: str | None = None
+    # Whether autograd's saved-tensor hooks see what this provider keeps for backward (compiled graphs bypass them).
+    hooks_see_saved = True
 
     def unavailable(self, device: torch.device) -> str | None:
         return None
@@ -83,6 +85,7 @@ class CompiledReference(Provider):
     """The same loop under ``torch.compile`` (inductor), one static-shape graph per case."""
     name = "reference-compiled"
     peer = "compiled"
+    hooks_see_saved = False
 
     def unavailable(self, device):
         if not hasattr(torch, "compile"):

@@ -15,11 +15,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch
+import torch  # noqa: E402
 
-from bench import kernels, models, plot, providers, records
-from bench.machine import describe, machine_name, versions
-from bench.timing import Timer
+from bench import kernels, models, plot, providers, records  # noqa: E402
+from bench.machine import describe, machine_name, versions  # noqa: E402
+from bench.timing import Timer  # noqa: E402
+from fastlif import dispatch  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -108,7 +109,8 @@ def run_models(args, device, timer, out: Path) -> list[dict]:
             print(f"{case.name} T={case.T} batch={case.batch} {case.input_size}px {neuron:<12} "
                   f"{row['samples_per_s']:8.2f} samples/s  peak {row['peak_mib'] or float('nan'):.0f} MiB")
         ratio = models.slt_epoch_ratio(case, model, device, batches)
-        rows.append(dict(kernels.run_meta(device), model=case.name, neuron="fastlif", T=case.T, batch=case.batch,
+        rows.append(dict(kernels.run_meta(device), model=case.name, neuron="fastlif",
+                         backend=dispatch.pick("auto", device), T=case.T, batch=case.batch,
                          input_size=case.input_size, dtype="fp32", slt_epoch_ratio=ratio))
         print(f"{case.name} T={case.T}: SLT epoch / fixed-T epoch = {ratio:.3f} over {batches} batches")
         records.write_rows(out / "models.csv", rows, models.COLUMNS)

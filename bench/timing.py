@@ -1,7 +1,8 @@
 """Timing a callable: warm-up, an adaptive repetition count, and quantiles of the per-call times.
 
 Each repetition is timed on its own so the quantiles show the spread (a busy shared CPU shows up as a wide
-p20–p80 band). On CUDA the L2 cache is flushed before every repetition, as triton.testing.do_bench does, so a
+p20–p80 band). ``measure_many`` interleaves the repetitions of several callables, round after round, so that on a
+machine shared with other jobs every contender sees the same load and their ratios stay fair. On CUDA the L2 cache is flushed before every repetition, as triton.testing.do_bench does, so a
 tensor that fits in L2 is not timed at cache bandwidth.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _quantile(sorted_times: list[float], q: float) -> float:
 class Timer:
     """Times callables on one device within a time budget per measurement."""
 
-    def __init__(self, device: torch.device, *, budget_s: float = 1.0, min_reps: int = 3, max_reps: int = 100,
+    def __init__(self, device: torch.device, *, budget_s: float = 1.0, min_reps: int = 5, max_reps: int = 100,
                  warmup: int = 1):
         if budget_s <= 0:
             raise ValueError(f"budget_s must be > 0, got {budget_s}")
@@ -66,10 +67,27 @@ class Timer:
 
     def measure(self, fn: Callable[[], object], setup: Callable[[], object] | None = None) -> Timing:
         """Time ``fn()``; ``setup()`` runs before each call, outside the timed window."""
-        for _ in range(self.warmup):
-            self._once(fn, setup)
-        times = [self._once(fn, setup)]
-        reps = int(min(self.max_reps, max(self.min_reps, self.budget_s / max(times[0], 1e-9))))
-        times += [self._once(fn, setup) for _ in range(reps - 1)]
-        times.sort()
-        return Timing(*(_quantile(times, q) for q in QUANTILES), reps=len(times))
+        return self.measure_many([(fn, setup)])[0]
+
+    def measure_many(self, calls: list[tuple[Callable[[], object], Callable[[], object] | None]],
+                     warmup: int | None = None) -> list[Timing]:
+        """Time each ``(fn, setup)`` pair, interleaved: round r calls every pair that still needs an r-th time.
+
+        Each pair gets its own repetition count from its first timed call (``budget_s`` worth, clamped to
+        [min_reps, max_reps]), so a slow contender does not force hundreds of calls on a fast one. ``warmup``
+        overrides the untimed calls per pair (0 when the caller has already run each once).
+        """
+        for fn, setup in calls:
+            for _ in range(self.warmup if warmup is None else warmup):
+                self._once(fn, setup)
+        times = [[self._once(fn, setup)] for fn, setup in calls]
+        reps = [int(min(self.max_reps, max(self.min_reps, self.budget_s / max(t[0], 1e-9)))) for t in times]
+        for r in range(1, max(reps, default=0)):
+            for i, (fn, setup) in enumerate(calls):
+                if r < reps[i]:
+                    times[i].append(self._once(fn, setup))
+        out = []
+        for t in times:
+            t.sort()
+            out.append(Timing(*(_quantile(t, q) for q in QUANTILES), reps=len(t)))
+        return out
