@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import fastlif
-from fastlif.mixer import SpikingWindowCell, SpikingWindowMixer
+from fastlif.mixer import SpikingWindowCell, SpikingWindowMixer, rate_encode
 from fastlif.mixer.synapses import SYNAPSES
 
 DECAY, TH = 0.4, 0.5
@@ -98,14 +98,32 @@ def test_mixer_output_is_binary_in_dilated_mode_and_trains_through_it():
     assert mixer.cell.syn1.conv.weight.grad.abs().sum() > 0
 
 
-def test_eval_mode_is_deterministic_and_uses_the_rate():
+def test_eval_draws_are_seeded_binary_and_deterministic():
     torch.manual_seed(6)
-    mixer = SpikingWindowMixer(4, 6, mode="plain").eval()
-    x = torch.rand(2, 4, 4, 4) * 1.5 - 0.25
+    mixer = SpikingWindowMixer(4, 6, mode="dilated")
+    x = torch.rand(2, 8, 8, 4) * 1.5 - 0.25
+    encoded = []
+    mixer.cell.register_forward_pre_hook(lambda mod, args: encoded.append(torch.cat([w.flatten() for w in args[0]])))
+    mixer.eval()
     assert torch.equal(mixer(x), mixer(x))
-    expect = SpikingWindowMixer(4, 6, mode="plain", encoding="expectation")
-    expect.load_state_dict(mixer.state_dict())
-    assert torch.equal(expect.train()(x), mixer(x))
+    assert torch.equal(encoded[0], encoded[1])
+    assert set(torch.unique(encoded[0]).tolist()) == {0.0, 1.0}
+    mixer.train()
+    mixer(x)
+    mixer(x)
+    assert not torch.equal(encoded[2], encoded[3])  # training draws are fresh
+
+
+def test_rate_encoding_probabilities():
+    x = torch.tensor([-0.5, 0.0, 0.3, 1.0, 2.0])
+    assert rate_encode(x, "expectation").tolist() == pytest.approx([0.0, 0.0, 0.3, 1.0, 1.0])
+    assert torch.equal(rate_encode(x, "direct"), x)
+    draws = rate_encode(x.expand(4000, 5), "bernoulli", torch.Generator().manual_seed(0))
+    assert draws[:, [0, 1]].sum() == 0 and draws[:, [3, 4]].min() == 1
+    assert draws[:, 2].mean().item() == pytest.approx(0.3, abs=0.03)
+    xg = x.clone().requires_grad_()
+    rate_encode(xg, "bernoulli").sum().backward()
+    assert xg.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]  # straight-through d clamp(x, 0, 1)/dx
 
 
 def test_bad_cell_options_are_named():

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from .cell import SpikingWindowCell
@@ -20,10 +21,12 @@ class SpikingWindowMixer(nn.Module):
 
     ``cell_options`` go to ``SpikingWindowCell`` (synapse, decay, threshold, surrogate, fusion, theta, carry,
     backend). The mode is a constructor argument: the public code flips it through a module-level counter.
+    In eval mode the Bernoulli encoding draws from a generator seeded with ``eval_seed`` on every call, so the
+    same input always gives the same spikes (and the same output); training draws from the global generator.
     """
 
     def __init__(self, dim: int, hidden: int | None = None, mode: str = "plain", *, encoding: str = "bernoulli",
-                 th_r: float = DEFAULT_TH_R, straight_through: bool = True, **cell_options):
+                 th_r: float = DEFAULT_TH_R, straight_through: bool = True, eval_seed: int = 0, **cell_options):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -32,6 +35,9 @@ class SpikingWindowMixer(nn.Module):
         self.encoding = check_encoding(encoding)
         self.th_r = check_region_threshold(th_r)
         self.straight_through = bool(straight_through)
+        if isinstance(eval_seed, bool) or not isinstance(eval_seed, int) or eval_seed < 0:
+            raise ValueError(f"eval_seed must be a non-negative int, got {eval_seed!r}")
+        self.eval_seed = eval_seed
         self.cell = SpikingWindowCell(dim, hidden, **cell_options)
         self.fc = nn.Linear(hidden, dim)
 
@@ -40,7 +46,11 @@ class SpikingWindowMixer(nn.Module):
         if x.dim() != 4:
             raise ValueError(f"x: expected a channels-last map [B, H, W, C], got shape {tuple(x.shape)}")
         height, width = x.shape[1], x.shape[2]
-        windows = partition(rate_encode(x, self.encoding, self.training), self.mode)
+        generator = None
+        if not self.training and self.encoding == "bernoulli":
+            generator = torch.Generator(device=x.device)
+            generator.manual_seed(self.eval_seed)
+        windows = partition(rate_encode(x, self.encoding, generator), self.mode)
         y = condense(self.cell(windows), height, width, self.mode)
         if self.mode == "dilated":
             y = region_threshold(y, self.th_r, self.straight_through)
@@ -50,7 +60,7 @@ class SpikingWindowMixer(nn.Module):
         return self.fc(self.spikes(x))
 
     def extra_repr(self) -> str:
-        return f"mode={self.mode!r}, encoding={self.encoding!r}, th_r={self.th_r}"
+        return f"mode={self.mode!r}, encoding={self.encoding!r}, th_r={self.th_r}, eval_seed={self.eval_seed}"
 
 
 class Mlp(nn.Module):

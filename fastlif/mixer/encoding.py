@@ -3,10 +3,11 @@
 The public code fires a neuron where ``x > torch.rand(...)``: a Bernoulli draw with probability p = clamp(x, 0, 1),
 with no gradient reaching x. Here:
 
-* ``"bernoulli"`` (default): training draws s ~ Bernoulli(p) with a straight-through gradient dp/dx (1 on (0, 1),
-  0 outside), so the token mixer also trains the layers before it; evaluation feeds the expectation p instead,
-  which makes eval-mode outputs deterministic without a seeded generator.
-* ``"expectation"``: always p (deterministic in training too — useful for tests and ablations).
+* ``"bernoulli"`` (default): s ~ Bernoulli(p) with a straight-through gradient dp/dx (1 on (0, 1), 0 outside),
+  so the token mixer also trains the layers before it. The caller passes a freshly seeded generator in eval mode
+  (``SpikingWindowMixer`` does), which keeps eval outputs deterministic while the cell still sees binary spikes —
+  what its synaptic-operation (energy) count assumes.
+* ``"expectation"``: always p (deterministic, smooth, but the cell's first synapse then sees real values).
 * ``"direct"``: x itself, no encoding (real-valued input current, as direct-encoded SNNs use).
 
 The whole map is encoded once before it is cut into windows, so a pixel shared by overlapping dilated windows
@@ -25,12 +26,12 @@ def check_encoding(name: str) -> str:
     return name
 
 
-def rate_encode(x: torch.Tensor, encoding: str = "bernoulli", training: bool = True) -> torch.Tensor:
-    """Encode ``x`` as described in the module docstring."""
+def rate_encode(x: torch.Tensor, encoding: str = "bernoulli", generator: torch.Generator | None = None) -> torch.Tensor:
+    """Encode ``x`` as described in the module docstring (``generator`` drives the Bernoulli draws)."""
     check_encoding(encoding)
     if encoding == "direct":
         return x
     p = x.clamp(0.0, 1.0)
-    if encoding == "expectation" or not training:
+    if encoding == "expectation":
         return p
-    return torch.bernoulli(p.detach()) + (p - p.detach())  # exact 0/1 values, gradient dp/dx
+    return torch.bernoulli(p.detach(), generator=generator) + (p - p.detach())  # exact 0/1, gradient dp/dx

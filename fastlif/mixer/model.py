@@ -7,7 +7,8 @@ last stage, which is all plain (its 2×2 map at CIFAR size has no room for overl
 
 Model contract of fastlif.models: ``model(x, T=None) -> O`` of shape `[T, B, classes]`. The network's latency is
 one time step, so T = None means the model's ``T``, 1 unless built otherwise. A static input `[B, C, H, W]` with T > 1 gives T independent one-step
-passes (independent Bernoulli draws in training; identical outputs in eval, computed once); a sequence input
+passes (independent Bernoulli draws in training; identical outputs in eval, where the draws are seeded per
+block, computed once); a sequence input
 `[T, B, C, H, W]` runs every frame as its own one-step pass. No state survives from one call, or step, to the next.
 """
 from __future__ import annotations
@@ -114,10 +115,13 @@ class SpikingMixerNet(nn.Module):
         self.modes = window_modes(layers, dilate)
         self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
         self.stem = PatchEmbed(in_channels, dims[0], patch)
-        stages = []
+        stages, index = [], 0
         for s, (dim, stage_modes) in enumerate(zip(dims, self.modes)):
-            blocks = [MixerBlock(dim, SpikingWindowMixer(dim, mode=m, **mixer_options), mlp_ratio)
-                      for m in stage_modes]
+            blocks = []
+            for mode in stage_modes:  # a distinct eval seed per block: uncorrelated eval draws across blocks
+                mixer = SpikingWindowMixer(dim, mode=mode, eval_seed=index, **mixer_options)
+                blocks.append(MixerBlock(dim, mixer, mlp_ratio))
+                index += 1
             if s < len(dims) - 1:
                 blocks.append(PatchMerging(dim))
             stages.append(nn.Sequential(*blocks))
