@@ -94,15 +94,20 @@ class EnergyReport:
         lc = next((lc for lc in self.layers if lc.name == name), None)
         if lc is None:
             raise ValueError(f"name: no counted layer {name!r}; counted: {[lc.name for lc in self.layers]}")
-        if lc.kind == "mac" or lc.samples == 0:
-            return torch.zeros(self.T, dtype=torch.float64)
-        return lc.spikes.cumsum(0) * lc.fan_out / lc.samples
+        return _cumulative_sops(lc, self.T)
 
     def rows(self) -> list[dict]:
         """One dict per latency: t, SOPs, MACs, E_SNN and E_neuro (pJ), E_ANN (pJ)."""
         return [{"t": t + 1, "sops": float(self.sops[t]), "macs": float(self.macs[t]),
                  "energy_pj": float(self.energy_pj[t]), "energy_neuro_pj": float(self.energy_neuro_pj[t]),
                  "ann_energy_pj": self.ann_energy_pj} for t in range(self.T)]
+
+
+def _cumulative_sops(lc: LayerCount, T: int) -> torch.Tensor:
+    """``[T]`` SOPs per sample of one layer up to each latency (zeros for a MAC layer)."""
+    if lc.kind == "mac" or lc.samples == 0:
+        return torch.zeros(T, dtype=torch.float64)
+    return lc.spikes.cumsum(0) * lc.fan_out / lc.samples
 
 
 def _grow(v: torch.Tensor, T: int) -> torch.Tensor:
@@ -186,10 +191,7 @@ class SOPCounter:
         if not layers:
             raise ValueError("no forward pass was counted: run the model inside the `with SOPCounter(...)` block")
         T = self.T
-        sops = torch.zeros(T, dtype=torch.float64)
-        for lc in layers:
-            if lc.kind == "sop" and lc.samples:
-                sops += lc.spikes.cumsum(0) * lc.fan_out / lc.samples
+        sops = sum((_cumulative_sops(lc, T) for lc in layers), torch.zeros(T, dtype=torch.float64))
         steps = torch.arange(1, T + 1, dtype=torch.float64)
         macs = steps * sum(lc.macs_per_step for lc in layers if lc.kind == "mac")
         ann = sum(lc.macs_per_step for lc in layers)
