@@ -84,8 +84,10 @@ def read_aedat2(path) -> Events:
     Address bits as in SpikingJelly's CIFAR10-DVS loader (``cifar10_dvs._load_origin_data``): polarity bit
     ``addr & 0x1``, raw x ``(addr & 0xFE) >> 1``, raw y ``(addr & 0x7F00) >> 8`` — the same fields tonic's
     ``read_dvs_128`` reads. SpikingJelly then maps the raw sensor address to image coordinates as
-    ``x = 127 - raw_y``, ``y = 127 - raw_x`` and ``p = 1 - bit`` (the DVS128 writes OFF as 1); we do the same so
-    frames match the ones TET/SLT trained on.
+    ``x = 127 - raw_y``, ``y = 127 - raw_x`` and ``p = 1 - bit`` (the DVS128 writes OFF as 1, as jAER's
+    ``DVS128`` extractor reads it); we do the same so frames match the ones TET/SLT trained on. (jAER itself shows
+    ``x = 127 - raw_x``, ``y = raw_y``: SpikingJelly's image is that one transposed, a fixed rotation that a
+    convolutional network does not care about, but frames cached by other tools may differ by it.)
     """
     path = os.fspath(path)
     lines, offset = read_header(path)
