@@ -3,8 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fastlif.mixer import (SpikingWindowMixer, spiking_mixer, spiking_mixer_lstm, spiking_mixer_tiny,
-                           window_modes)
+from fastlif.mixer import (SpikingWindowMixer, resmlp12, spiking_mixer, spiking_mixer_lstm, spiking_mixer_tiny,
+                           vit12, window_modes)
+from fastlif.mixer.baselines import AttentionMixer, CrossPatchMixer
 from fastlif.mixer.synapses import SYNAPSES
 
 SMALL = dict(layers=(2, 2, 1), dims=(8, 16, 32), num_classes=5)  # 16x16 input → maps 8, 4, 2
@@ -166,3 +167,31 @@ def test_embedded_digits_train_above_chance_in_a_short_run():
     with torch.no_grad():
         accuracy = (model(x_te)[0].argmax(-1) == y_te).float().mean().item()
     assert accuracy > 0.5  # chance is 0.1
+
+
+def test_cross_patch_mixer_mixes_tokens_not_channels():
+    mixer = CrossPatchMixer(4)
+    with torch.no_grad():
+        mixer.mix.weight.copy_(torch.eye(4)[[3, 2, 1, 0]])  # token i takes token 3 - i
+        mixer.mix.bias.zero_()
+    x = torch.arange(8.0).reshape(1, 2, 2, 2)  # tokens (0,1) (2,3) (4,5) (6,7)
+    assert mixer(x).reshape(4, 2).tolist() == [[6, 7], [4, 5], [2, 3], [0, 1]]
+    with pytest.raises(ValueError, match="4 tokens"):
+        mixer(torch.zeros(1, 3, 3, 2))
+
+
+def test_supplement_comparison_networks():
+    x = torch.rand(2, 3, 16, 16)
+    model = resmlp12(num_classes=5, input_size=16, dims=(8, 16, 32, 64))
+    tokens = [m.tokens for m in model.modules() if isinstance(m, CrossPatchMixer)]
+    assert tokens == [64, 16, 4, 4, 4, 1]  # sides 8, 4, 2, 1 and layers (1, 1, 3, 1)
+    assert model(x).shape == (1, 2, 5)
+    vit = vit12(num_classes=5, dims=(8, 16, 32, 64))
+    assert sum(isinstance(m, AttentionMixer) for m in vit.modules()) == 6
+    assert vit(x, T=2).shape == (2, 2, 5)
+    with pytest.raises(ValueError, match="input_size"):
+        resmlp12(input_size=None)
+    with pytest.raises(TypeError, match="spiking options"):
+        vit12(fusion="mean")
+    with pytest.raises(ValueError, match="token_mixer"):
+        spiking_mixer(token_mixer="conv")

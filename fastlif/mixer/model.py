@@ -6,10 +6,10 @@ Blocks alternate plain / dilated windows, counted over the whole network and sta
 last stage, which is all plain (its 2×2 map at CIFAR size has no room for overlapping windows).
 
 Model contract of fastlif.models: ``model(x, T=None) -> O`` of shape `[T, B, classes]`. The network's latency is
-one time step, so T = None means the model's ``T``, 1 unless built otherwise. A static input `[B, C, H, W]` with T > 1 gives T independent one-step
-passes (independent Bernoulli draws in training; identical outputs in eval, where the draws are seeded per
-block, computed once); a sequence input
-`[T, B, C, H, W]` runs every frame as its own one-step pass. No state survives from one call, or step, to the next.
+one time step, so T = None means the model's ``T``, 1 unless built otherwise. A static input `[B, C, H, W]` with
+T > 1 gives T independent one-step passes: independent Bernoulli draws in training; in eval, where the draws are
+seeded per block, T identical outputs, computed once. A sequence input `[T, B, C, H, W]` runs every frame as its
+own one-step pass. No state survives from one call, or one step, to the next.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
 from .windows import layout
@@ -90,11 +91,15 @@ def _lecun_normal_(weight: torch.Tensor) -> None:
 
 
 class SpikingMixerNet(nn.Module):
-    """See the module docstring; every option of the mixer (``mixer_options``) applies to all blocks."""
+    """See the module docstring; every option of the mixer (``mixer_options``) applies to all blocks.
+
+    ``token_mixer="resmlp"`` or ``"attention"`` swaps the spiking mixer for the supplement's non-spiking
+    comparison mixers (baselines.py); ``resmlp12`` and ``vit12`` build those networks.
+    """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
                  patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
-                 input_size: int | None = None, neuron=None, **mixer_options):
+                 input_size: int | None = None, neuron=None, token_mixer: str = "spiking", **mixer_options):
         super().__init__()
         _positive_int("num_classes", num_classes)
         self.in_channels = _positive_int("in_channels", in_channels)
@@ -110,16 +115,34 @@ class SpikingMixerNet(nn.Module):
             if dims[i + 1] != 2 * dims[i]:
                 raise ValueError(f"patch merging doubles the width: dims[{i + 1}] must be 2*dims[{i}] = "
                                  f"{2 * dims[i]}, got {dims[i + 1]}")
+        if token_mixer not in TOKEN_MIXERS:
+            raise ValueError(f"token_mixer must be one of {TOKEN_MIXERS}, got {token_mixer!r}")
+        if token_mixer != "spiking" and (mixer_options or neuron is not None):
+            raise TypeError(f"the non-spiking {token_mixer!r} token mixer takes no spiking options, got "
+                            f"{sorted(mixer_options) + (['neuron'] if neuron is not None else [])}")
         mixer_options.update(_neuron_options(neuron))
-        self.encoding = mixer_options.get("encoding", "bernoulli")
-        self.modes = window_modes(layers, dilate)
-        self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
+        self.token_mixer = token_mixer
+        self.stochastic = token_mixer == "spiking" and mixer_options.get("encoding", "bernoulli") == "bernoulli"
+        if token_mixer == "resmlp" and input_size is None:
+            raise ValueError("input_size is needed by the resmlp token mixer (its Linear spans the tokens)")
+        if token_mixer == "spiking":
+            self.modes = window_modes(layers, dilate)
+            self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
+        else:  # no windows: one placeholder per block
+            self.modes = [[None] * n for n in layers]
+            self.input_size = None if input_size is None else _positive_int("input_size", input_size)
+        sides = None if input_size is None else stage_sides(input_size, patch, len(layers))
         self.stem = PatchEmbed(in_channels, dims[0], patch)
         stages, index = [], 0
         for s, (dim, stage_modes) in enumerate(zip(dims, self.modes)):
             blocks = []
             for mode in stage_modes:  # a distinct eval seed per block: uncorrelated eval draws across blocks
-                mixer = SpikingWindowMixer(dim, mode=mode, eval_seed=index, **mixer_options)
+                if token_mixer == "spiking":
+                    mixer = SpikingWindowMixer(dim, mode=mode, eval_seed=index, **mixer_options)
+                elif token_mixer == "resmlp":
+                    mixer = CrossPatchMixer(sides[s] ** 2)
+                else:
+                    mixer = AttentionMixer(dim)
                 blocks.append(MixerBlock(dim, mixer, mlp_ratio))
                 index += 1
             if s < len(dims) - 1:
@@ -158,7 +181,7 @@ class SpikingMixerNet(nn.Module):
             steps, batch = x.shape[0], x.shape[1]
             return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
         steps, batch = (self.T if T is None else T), x.shape[0]
-        if steps > 1 and self.training and self.encoding == "bernoulli":
+        if steps > 1 and self.training and self.stochastic:
             return self.head(self.features(x.repeat(steps, 1, 1, 1))).reshape(steps, batch, -1)
         return self.head(self.features(x)).unsqueeze(0).expand(steps, -1, -1)
 
@@ -181,6 +204,21 @@ def spiking_mixer_tiny(num_classes: int = 10, in_channels: int = 1, **options):
     options.setdefault("dims", (16, 32, 64))
     options.setdefault("patch", 1)
     return spiking_mixer(num_classes, in_channels=in_channels, **options)
+
+
+RESMLP12_LAYERS = (1, 1, 3, 1)
+
+
+def resmlp12(num_classes: int = 10, in_channels: int = 3, input_size: int = 32, **options):
+    """The supplement's ResMLP12-style comparison network (non-spiking; see baselines.py for the reading)."""
+    options.setdefault("layers", RESMLP12_LAYERS)
+    return SpikingMixerNet(num_classes, in_channels, input_size=input_size, token_mixer="resmlp", **options)
+
+
+def vit12(num_classes: int = 10, in_channels: int = 3, **options):
+    """The supplement's ViT12-style comparison network (non-spiking self-attention token mixer)."""
+    options.setdefault("layers", RESMLP12_LAYERS)
+    return SpikingMixerNet(num_classes, in_channels, token_mixer="attention", **options)
 
 
 def spiking_mixer_lstm(num_classes: int = 10, **options):
