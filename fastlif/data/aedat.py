@@ -86,8 +86,8 @@ def read_aedat2(path) -> Events:
     ``read_dvs_128`` reads. SpikingJelly then maps the raw sensor address to image coordinates as
     ``x = 127 - raw_y``, ``y = 127 - raw_x`` and ``p = 1 - bit`` (the DVS128 writes OFF as 1, as jAER's
     ``DVS128`` extractor reads it); we do the same so frames match the ones TET/SLT trained on. (jAER itself shows
-    ``x = 127 - raw_x``, ``y = raw_y``: SpikingJelly's image is that one transposed, a fixed rotation that a
-    convolutional network does not care about, but frames cached by other tools may differ by it.)
+    ``x = 127 - raw_x``, ``y = raw_y``: SpikingJelly's image is that one rotated by 90° (x' = 127 − y, y' = x),
+    which a network trained from scratch does not care about, but frames from other tools may differ by it.)
     """
     path = os.fspath(path)
     lines, offset = read_header(path)
