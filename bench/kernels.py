@@ -188,3 +188,18 @@ def peer_of(provider: str) -> str | None:
     if provider == "snntorch":
         return "snntorch"
     return None
+
+
+def summary(rows: list[dict]) -> str:
+    """A printable table of fastlif's own rows: time, bandwidth and the speed-up over each peer."""
+    head = (f"{'provider':<15} {'dtype':<5} {'N':>8} {'T':>3} {'mode':<8} {'ms':>9} {'GB/s':>7} {'% copy':>7} "
+            + " ".join(f"{'x ' + p:>14}" for p in PEERS))
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if not r["provider"].startswith("fastlif"):
+            continue
+        ratios = " ".join(f"{r[f'speedup_vs_{p}']:14.2f}" if r.get(f"speedup_vs_{p}") is not None else f"{'-':>14}"
+                          for p in PEERS)
+        lines.append(f"{r['provider']:<15} {r['dtype']:<5} {r['N']:>8} {r['T']:>3} {r['mode']:<8} "
+                     f"{r['median_ms']:9.3f} {r['eff_gbps']:7.2f} {r['pct_of_copy']:7.1f} {ratios}")
+    return "\n".join(lines)

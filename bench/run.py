@@ -79,6 +79,7 @@ def run_kernels(args, device, grid, timer, out: Path) -> list[dict]:
                 print(f"T={T:<3} N={N:<8} {dtype}: {time.perf_counter() - t0:5.1f} s  " + "  ".join(
                     f"{r['provider']}/{r['mode']} {r['median_ms']:.3g} ms" for r in case_rows))
                 records.write_rows(out / "kernels.csv", rows, kernels.COLUMNS)  # keep partial results
+    print(kernels.summary(rows))
     return rows
 
 
