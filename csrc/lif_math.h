@@ -110,11 +110,9 @@ FASTLIF_HD typename Traits::type store_membrane(acc_t h, bool s, acc_t threshold
   typename Traits::type v = Traits::from_acc(h);
   if constexpr (!Traits::exact) {
     const bool above = Traits::to_acc(v) > threshold;
-    if (s && !above) {
-      v = Traits::from_bits(static_cast<uint16_t>(Traits::bits(v) + 1));
-    } else if (!s && above) {
-      v = Traits::from_bits(static_cast<uint16_t>(Traits::bits(v) - 1));
-    }
+    const uint16_t b = Traits::bits(v);
+    const uint16_t toward_spike = static_cast<uint16_t>(s ? b + 1 : b - 1);
+    v = Traits::from_bits(above == s ? b : toward_spike);  // a select, so CPU loops still vectorise
   }
   return v;
 }
