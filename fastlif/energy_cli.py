@@ -2,8 +2,9 @@
 
 One forward pass of T steps over the test set gives, for every t = 1..T, the accuracy of the running-mean readout,
 the SOPs per sample (input spikes × fan-out, SPEC §8), the first layer's MACs, E_SNN = 4.6 pJ·MAC + 0.9 pJ·SOP,
-E_neuro = 77 fJ·SOP, next to the equivalent ANN's 4.6 pJ·MAC, and the mean firing rate of the spiking layers.
-Writes ``energy.csv`` and ``energy.png`` (accuracy against energy, and SOPs against t) to ``--out``.
+E_neuro = 77 fJ·SOP, next to the equivalent ANN's 4.6 pJ·MAC, and the firing rates of the spiking layers.
+Writes ``energy.csv``, ``firing_rates.csv`` and ``energy.png`` (accuracy against energy, SOPs against t) to
+``--out``.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import torch
 from .cli import UsageError
 from .energy import FiringRateMonitor, SOPCounter
 
-__all__ = ["add_arguments", "run", "measure", "format_energy_table", "write_energy_csv", "plot_energy"]
+__all__ = ["add_arguments", "run", "measure", "format_energy_table", "write_energy_csv", "write_rates_csv",
+           "plot_energy"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 @torch.no_grad()
 def measure(model, bundle, T: int, device, batch_size: int = 64, limit=None):
-    """``(accuracy [T], EnergyReport, mean firing rate per spiking layer)`` of ``model`` on ``bundle.test``."""
+    """``(accuracy [T], EnergyReport, FiringRateMonitor or None)`` of ``model`` on ``bundle.test``."""
     from .train.batches import forward_at, iterate
     from .train.evaluate import correct_per_latency
 
@@ -53,7 +55,7 @@ def measure(model, bundle, T: int, device, batch_size: int = 64, limit=None):
         for x, y in iterate(bundle.test, list(range(n)), batch_size, device):
             O = forward_at(model, bundle.prepare(x, False, None), T, bundle.event)
             correct += correct_per_latency(O, y).to(torch.float64).cpu()
-    return correct / n, counter.report(), (monitor.mean_rates() if monitor is not None else {})
+    return correct / n, counter.report(), monitor
 
 
 def format_energy_table(accuracy, report) -> str:
@@ -74,6 +76,18 @@ def write_energy_csv(accuracy, report, path) -> str:
         for row, acc in zip(report.rows(), accuracy.tolist()):
             w.writerow([row["t"], f"{acc:.6f}", f"{row['sops']:.10g}", f"{row['macs']:.10g}",
                         f"{row['energy_pj']:.10g}", f"{row['energy_neuro_pj']:.10g}", f"{row['ann_energy_pj']:.10g}"])
+    return path
+
+
+def write_rates_csv(monitor, path) -> str:
+    """One row per spiking layer: its mean firing rate, then the rate at each step t = 1..T."""
+    rates, means = monitor.rates(), monitor.mean_rates()
+    T = max(len(r) for r in rates.values())
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["layer", "mean", *(f"t{t}" for t in range(1, T + 1))])
+        for name, r in rates.items():
+            w.writerow([name, f"{means[name]:.6f}", *(f"{v:.6f}" for v in r.tolist())])
     return path
 
 
@@ -135,16 +149,17 @@ def run(args) -> int:
         model = build_model(cfg, bundle)
         model.load_state_dict(ck["model"])
         model.to(device)
-        accuracy, report, rates = measure(model, bundle, T, device, args.batch_size, args.limit)
+        accuracy, report, monitor = measure(model, bundle, T, device, args.batch_size, args.limit)
     except ValueError as e:
         raise UsageError(str(e)) from e
     print(format_energy_table(accuracy, report))
-    if rates:
-        mean = sum(rates.values()) / len(rates)
-        print(f"mean firing rate over {len(rates)} spiking layers: {mean:.4f} "
-              f"(lowest {min(rates.values()):.4f}, highest {max(rates.values()):.4f})")
     out = args.out or os.path.dirname(os.path.abspath(path))
     csv_path = write_energy_csv(accuracy, report, os.path.join(out, "energy.csv"))
+    if monitor is not None:
+        rates = monitor.mean_rates()
+        print(f"mean firing rate over {len(rates)} spiking layers: {sum(rates.values()) / len(rates):.4f} "
+              f"(lowest {min(rates.values()):.4f}, highest {max(rates.values()):.4f})")
+        write_rates_csv(monitor, os.path.join(out, "firing_rates.csv"))
     png = plot_energy(accuracy, report, os.path.join(out, "energy.png"), title=f"{cfg.model} on {data}")
     print(f"wrote {csv_path} and {png}")
     return 0

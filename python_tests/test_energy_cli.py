@@ -44,6 +44,12 @@ def test_energy_command_writes_table_csv_and_plot(checkpoint, tmp_path, capsys):
     assert [float(r["macs"]) for r in rows] == pytest.approx([1 * float(rows[0]["macs"]), 2 * float(rows[0]["macs"]),
                                                              3 * float(rows[0]["macs"])])
     assert (out / "energy.png").stat().st_size > 1000
+    rates = list(csv.DictReader(open(out / "firing_rates.csv")))
+    assert [r["layer"] for r in rates] == ["features.1", "features.3"]   # digits_cnn's two LIF layers
+    for r in rates:
+        per_step = [float(r[f"t{t}"]) for t in (1, 2, 3)]
+        assert all(0.0 <= v <= 1.0 for v in per_step)
+        assert float(r["mean"]) == pytest.approx(sum(per_step) / 3, abs=1e-6)
 
 
 def test_energy_command_usage_errors(checkpoint, tmp_path, capsys):
