@@ -1,0 +1,294 @@
+"""The CUDA kernel (csrc/cuda/lif_cuda.cu) against the reference twin (fastlif/reference.py) run on the same GPU.
+
+Skipped without a CUDA device only: on a machine with one, a fastlif._C built without CUDA is a failure, not a
+skip. The kernels' indexing and storage are also checked without a GPU by the ctest csrc/tests/test_lif_cuda_host.cu.
+"""
+import pytest
+import torch
+
+import fastlif
+from fastlif import dispatch, reference
+from fastlif import surrogate as sg
+from fastlif.config import LifConfig, state_dtype
+from lif_testing import (DTYPES, GRAD_RTOL, OPTIONS, SURROGATES, assert_close_rel, backward_from_membrane,
+                         near_threshold)
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+DEV = "cuda"
+# Neuron counts that reach both kernel paths: one neuron per thread (small or ragged N) and 16-byte vectors
+# (N a multiple of 8 with at least 2^15 vectors — csrc/cuda/lif_cuda_kernels.cuh, kMinVectorThreads).
+SMALL_N, VECTOR_N = 1001, 1 << 18
+
+
+def run_both(x, v_init, gs, gh, gu, **kw):
+    """Forward + backward through the CUDA kernel and the reference on the same inputs and upstream grads."""
+    out = {}
+    for name, fn in (("cuda", lambda x, v: fastlif.lif_sequence(x, v_init=v, return_state=True, backend="cuda",
+                                                                **kw)),
+                     ("ref", lambda x, v: reference.lif_sequence(x, v_init=v, return_state=True, **kw))):
+        xx = x.detach().clone().requires_grad_()
+        vv = None if v_init is None else v_init.detach().clone().requires_grad_()
+        s, h, u = fn(xx, vv)
+        loss = (s.double() * gs).sum() + (h.double() * gh).sum() + (u.double() * gu).sum()
+        grads = torch.autograd.grad(loss, [xx] + ([vv] if vv is not None else []))
+        out[name] = (s, h, u) + tuple(grads)
+    return out["cuda"], out["ref"]
+
+
+def inputs(shape, dtype, seed, with_v_init=True):
+    g = torch.Generator(device=DEV).manual_seed(seed)
+    x = (torch.randn(shape, generator=g, device=DEV, dtype=torch.float64) * 1.2 + 0.4).to(dtype)
+    v = torch.randn(shape[1:], generator=g, device=DEV, dtype=torch.float64).to(state_dtype(dtype))
+    gs, gh = (torch.randn(shape, generator=g, device=DEV, dtype=torch.float64) for _ in range(2))
+    gu = torch.randn(shape[1:], generator=g, device=DEV, dtype=torch.float64)
+    return x, (v if with_v_init else None), gs, gh, gu
+
+
+def check_against_reference(x, v_init, gs, gh, gu, decay, threshold, v_reset, option):
+    kw = dict(decay=decay, threshold=threshold, v_reset=v_reset, **option)
+    (s, h, u, *grads), (s_r, h_r, u_r, *grads_r) = run_both(x, v_init, gs, gh, gu, **kw)
+    dtype, acc = x.dtype, state_dtype(x.dtype)
+    assert s.dtype == dtype and s.shape == x.shape and s.device == x.device and u.dtype == acc
+    # The charge is an explicitly rounded multiply then add, as in the reference, so spikes should agree
+    # bitwise; a flip is tolerated only within a few ulps of the threshold, and must stay rare.
+    flips = s != s_r
+    assert not (flips & ~near_threshold(h_r.to(acc), threshold)).any(), "spike differs away from the threshold"
+    assert flips.sum() <= 0.001 * s.numel() + 1
+    assert torch.equal(u, u_r) or (u - u_r).abs().max() <= 1e-6
+    if dtype in (torch.float32, torch.float64):
+        torch.testing.assert_close(h, h_r, rtol=1e-6, atol=1e-6)
+        for a, b in zip(grads, grads_r):
+            assert_close_rel(a, b, GRAD_RTOL[dtype], "grad")
+    else:
+        # h is stored rounded, one ulp toward the spike's side where rounding would change what backward sees.
+        ulp = torch.finfo(dtype).eps * h_r.double().abs().clamp_min(1.0)
+        assert ((h.double() - h_r.double()).abs() <= ulp).all()
+        assert torch.equal(h.float() > threshold, s.bool())
+        cfg = LifConfig.make(decay, threshold, v_reset, **option)
+        dx, dv = backward_from_membrane(h, gs.to(dtype), gh.to(dtype), gu.float(), cfg)
+        assert_close_rel(grads[0], dx.to(dtype), GRAD_RTOL[dtype], "grad x")
+        if v_init is not None:
+            assert_close_rel(grads[1], dv, 1e-5, "grad v_init")
+
+
+def test_backend_is_available_and_auto_picks_it():
+    assert fastlif.ops.built_with_cuda(), "fastlif._C was built without CUDA on a machine with a GPU"
+    assert "cuda" in fastlif.backends()
+    assert dispatch.pick("auto", torch.device(DEV)) == "cuda"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda o: f"{o['reset']}-{'detach' if o['detach_reset'] else 'keep'}-"
+                                                          f"{o['surrogate'].name}")
+def test_matches_reference_every_option(dtype, option):
+    """Every reset × detach × surrogate × dtype, with v_init, T not a multiple of the kernel's unroll (4)."""
+    x, v, gs, gh, gu = inputs((7, 3, SMALL_N // 3), dtype, seed=OPTIONS.index(option))
+    check_against_reference(x, v, gs, gh, gu, 0.75, 1.0, -0.2, option)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [1, 5, SMALL_N, VECTOR_N, VECTOR_N + 8, VECTOR_N + 3])
+@pytest.mark.parametrize("with_v_init", [False, True])
+def test_matches_reference_both_kernel_paths(dtype, n, with_v_init):
+    """Scalar path (small / ragged N) and vector path (N multiple of 8, large), T = 1 and T = 6."""
+    for T in (1, 6):
+        x, v, gs, gh, gu = inputs((T, n), dtype, seed=n + T, with_v_init=with_v_init)
+        check_against_reference(x, v, gs, gh, gu, 0.5, 1.0, 0.0, OPTIONS[0])
+
+
+@pytest.mark.parametrize("decay,threshold,v_reset", [(0.0, 0.3, 0.0), (1.0, 1.7, -0.2), (0.9, 0.5, 0.1)])
+def test_matches_reference_other_scalars(decay, threshold, v_reset):
+    x, v, gs, gh, gu = inputs((9, 64, 33), torch.float32, seed=3)
+    for option in (OPTIONS[0], OPTIONS[-1]):
+        check_against_reference(x, v, gs, gh, gu, decay, threshold, v_reset, option)
+
+
+@pytest.mark.parametrize("layout", ["sliced", "channels_last", "misaligned", "time_slice"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_non_contiguous_and_misaligned_inputs(layout, dtype):
+    """Strided views and a storage offset of one element (no 16-byte vectors possible) give the same result."""
+    x = (torch.randn(5, 4, 64, 1024, device=DEV) + 0.5).to(dtype)
+    if layout == "sliced":
+        view = torch.repeat_interleave(x, 2, dim=-1)[..., ::2]
+    elif layout == "channels_last":
+        view = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "misaligned":
+        flat = torch.empty(x.numel() + 1, device=DEV, dtype=dtype)
+        view = flat[1:].view(x.shape)
+        view.copy_(x)
+    else:  # a slice along T of a longer sequence starts at a row offset
+        longer = torch.cat([torch.zeros_like(x[:1]), x])
+        view = longer[1:]
+    assert torch.equal(view, x)
+    xa, xb = x.clone().requires_grad_(), view.detach().requires_grad_()
+    sa, ha, ua = fastlif.lif_sequence(xa, return_state=True, backend="cuda")
+    sb, hb, ub = fastlif.lif_sequence(xb, return_state=True, backend="cuda")
+    gs = torch.randn_like(sa)
+    (sa * gs).sum().backward()
+    (sb * gs).sum().backward()
+    assert torch.equal(sa, sb) and torch.equal(ha, hb) and torch.equal(ua, ub)
+    assert torch.equal(xa.grad, xb.grad)
+    assert torch.equal(sa, reference.lif_sequence(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_backward_sees_the_forward_spikes(dtype):
+    """Membranes a fraction of an fp16/bf16 ulp from the threshold round onto the wrong side unless the stored
+    value is corrected; the saved h must still reproduce every spike, and such cases must actually occur here."""
+    n = 1 << 16
+    g = torch.Generator(device=DEV).manual_seed(5)
+    x = torch.full((1, n), 0.5, device=DEV, dtype=dtype)
+    # h = 0.5·v + 0.5 lands within ±2^-11 of the threshold 1: inside one bf16/fp16 rounding step of it.
+    v = 1.0 + (torch.rand(n, generator=g, device=DEV) - 0.5) * 2.0 ** -9
+    s, h, _ = fastlif.lif_sequence(x, v_init=v, return_state=True, backend="cuda")
+    h_exact = 0.5 * v + 0.5
+    assert torch.equal(s.bool()[0], h_exact > 1.0)
+    assert torch.equal(h.float() > 1.0, s.bool())
+    rounded_across = (h_exact.to(dtype).float() > 1.0) != (h_exact > 1.0)
+    assert rounded_across.sum() > 100, "the test no longer produces membranes that round across the threshold"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_chunks_continue_exactly(dtype):
+    """T1 steps, then T2 steps from the carried state, equal T1+T2 steps at once — spikes and gradients."""
+    x = (torch.randn(11, 3, 1024, device=DEV, dtype=torch.float64) + 0.5).to(dtype)
+    xa = x.clone().requires_grad_()
+    s_all, _, u_all = fastlif.lif_sequence(xa, return_state=True, backend="cuda")
+    s_all.float().sum().backward()
+    xb = x.clone().requires_grad_()
+    s1, _, u1 = fastlif.lif_sequence(xb[:4], return_state=True, backend="cuda")
+    s2, _, u2 = fastlif.lif_sequence(xb[4:], v_init=u1, return_state=True, backend="cuda")
+    (s1.float().sum() + s2.float().sum()).backward()
+    assert torch.equal(torch.cat([s1, s2]), s_all)
+    assert torch.equal(u2, u_all)
+    assert torch.equal(xb.grad, xa.grad)
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: s.name)
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+def test_gradcheck_membrane_path_fp64(surrogate, reset):
+    """fp64 gradcheck of (x, v_init) → (h, u_final) with the reset detached, on the GPU (see test_lif_cpu.py)."""
+    g = torch.Generator(device=DEV).manual_seed(1)
+    x = torch.rand(6, 5, generator=g, device=DEV, dtype=torch.float64) * 0.4 - 0.2
+    x[2, :2] = 1.6
+    v = (torch.rand(5, generator=g, device=DEV, dtype=torch.float64) * 0.2).requires_grad_()
+    x.requires_grad_()
+
+    def f(x, v):
+        _, h, u = fastlif.lif_sequence(x, v_init=v, surrogate=surrogate, reset=reset, detach_reset=True,
+                                       return_state=True, backend="cuda")
+        return h, u
+
+    assert torch.autograd.gradcheck(f, (x, v))
+
+
+@pytest.mark.parametrize("surrogate", [sg.Triangle(0.8), sg.Rectangle(1.2), sg.Sigmoid(8.0)], ids=lambda s: s.name)
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("detach_reset", [False, True])
+def test_gradcheck_all_outputs_fp64(surrogate, reset, detach_reset):
+    """fp64 gradcheck of every output where sg vanishes (membranes far from the threshold)."""
+    g = torch.Generator(device=DEV).manual_seed(2)
+    x = torch.rand(5, 4, generator=g, device=DEV, dtype=torch.float64) * 0.2 - 8.0
+    x[1, :2] = 12.0
+    x.requires_grad_()
+
+    def f(x):
+        return fastlif.lif_sequence(x, surrogate=surrogate, reset=reset, detach_reset=detach_reset,
+                                    return_state=True, backend="cuda")
+
+    assert torch.autograd.gradcheck(f, (x,))
+
+
+def test_empty_and_single_neuron():
+    for shape in [(3, 0), (1, 1), (5, 2, 0, 4)]:
+        x = torch.randn(shape, device=DEV, requires_grad=True)
+        s, h, u = fastlif.lif_sequence(x, return_state=True, backend="cuda")
+        s.sum().backward()
+        assert s.shape == x.shape and h.shape == x.shape and u.shape == x.shape[1:]
+        assert x.grad.shape == x.shape and s.device == x.device
+    assert torch.equal(s, reference.lif_sequence(x.detach()))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_backward_is_deterministic(dtype):
+    """No atomics: repeating forward and backward gives bitwise the same outputs and gradients."""
+    x = (torch.randn(16, VECTOR_N, device=DEV) + 0.4).to(dtype).requires_grad_()
+    gs = torch.randn(16, VECTOR_N, device=DEV).to(dtype)
+    runs = []
+    for _ in range(3):
+        s, h, u = fastlif.lif_sequence(x, return_state=True, backend="cuda", surrogate="sigmoid")
+        (g,) = torch.autograd.grad(s, x, gs)
+        runs.append((s, h, u, g))
+    for s, h, u, g in runs[1:]:
+        assert torch.equal(s, runs[0][0]) and torch.equal(h, runs[0][1]) and torch.equal(u, runs[0][2])
+        assert torch.equal(g, runs[0][3])
+    assert runs[0][3].float().abs().sum() > 0
+
+
+def test_inference_skips_the_membrane():
+    """Without grad and without return_state the forward writes no membrane (2 of the 3 streams of SPEC §9)."""
+    x = torch.randn(4, 1000, device=DEV)
+    with torch.no_grad():
+        s, h, _ = torch.ops.fastlif.lif_forward(x, None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
+    assert h.numel() == 0
+    assert torch.equal(s, reference.lif_sequence(x))
+
+
+def test_runs_on_the_current_stream():
+    """The kernel is enqueued on PyTorch's current stream: work queued before it on a side stream is seen."""
+    x = torch.randn(8, VECTOR_N, device=DEV) + 0.5
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        y = x * 2.0  # queued on `side` just before the LIF kernel on the same stream
+        s = fastlif.lif_sequence(y, backend="cuda")
+    torch.cuda.current_stream().wait_stream(side)
+    assert torch.equal(s, reference.lif_sequence(x * 2.0))
+
+
+def test_runs_on_the_tensors_device():
+    """Tensors on the last visible GPU run there (the binding sets the device guard from the tensor)."""
+    dev = torch.device(DEV, torch.cuda.device_count() - 1)
+    x = torch.randn(6, 513, device=dev) + 0.5
+    s = fastlif.lif_sequence(x, backend="cuda")
+    assert s.device == dev
+    assert torch.equal(s, reference.lif_sequence(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_torch_compile_fullgraph(dtype):
+    """The op traces under torch.compile(fullgraph=True) and gives eager's spikes and gradients."""
+    def layer(x, w):
+        return fastlif.lif_sequence(x * w, surrogate="atan", backend="cuda").float().mean(0)
+
+    x = (torch.randn(6, 2, 4096, device=DEV) + 0.6).to(dtype)
+    w = torch.ones(4096, device=DEV, dtype=dtype, requires_grad=True)
+    eager = layer(x, w)
+    (gw_eager,) = torch.autograd.grad(eager.sum(), w)
+    compiled = torch.compile(layer, fullgraph=True)
+    out = compiled(x, w)
+    (gw,) = torch.autograd.grad(out.sum(), w)
+    assert torch.equal(out, eager)
+    assert_close_rel(gw, gw_eager, GRAD_RTOL[dtype], "compiled grad")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_opcheck(dtype):
+    x = torch.randn(5, 1024, device=DEV).to(dtype)
+    v = torch.randn(1024, device=DEV)
+    args = (x.requires_grad_(), v, 0.5, 1.0, 0.0, 0, 2, 4.0, False, True)
+    torch.library.opcheck(torch.ops.fastlif.lif_forward.default, args)
+    h = torch.randn(5, 1024, device=DEV).to(dtype)
+    bargs = (torch.randn(5, 1024, device=DEV).to(dtype), torch.randn(5, 1024, device=DEV).to(dtype),
+             torch.randn(1024, device=DEV), h, 0.5, 1.0, 0.0, 1, 3, 2.0, True)
+    torch.library.opcheck(torch.ops.fastlif.lif_backward.default, bargs)
+
+
+def test_module_on_gpu_matches_cpu_backend():
+    """LIFSequence moved to the GPU gives the CPU kernel's spikes (both follow the same lif_math.h)."""
+    x = torch.randn(8, 4, 300) + 0.6
+    m = fastlif.LIFSequence(reset="soft", surrogate="superspike")
+    s_gpu = m(x.to(DEV))
+    s_cpu = fastlif.lif_sequence(x, reset="soft", surrogate="superspike", backend="cpu")
+    assert torch.equal(s_gpu.cpu(), s_cpu)
