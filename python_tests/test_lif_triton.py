@@ -143,6 +143,18 @@ def test_shapes(device, shape):
     assert_matches_reference_fp32(x, v_init, _cfg(), seeds)
 
 
+def test_gradient_to_v_init_alone(device):
+    """x needs no gradient (e.g. a frozen encoder), the initial membrane does: h must still be stored."""
+    x, v_init, (grad_s, _, grad_u) = _random_case(device, shape=(5, 12), seed=14)
+    cfg = _cfg(reset="soft", surrogate="superspike")
+    grads = []
+    for run in (lif.run, reference.run):
+        v = v_init.clone().requires_grad_()
+        s, _, u = run(x, v, cfg, True)
+        grads.append(torch.autograd.grad((s * grad_s).sum() + (u * grad_u).sum(), v)[0])
+    torch.testing.assert_close(grads[0], grads[1], **FP32_TOL)
+
+
 def test_zero_neurons(device):
     x = torch.zeros(3, 0, 2, device=device, requires_grad=True)
     s, h, u = lif.run(x, None, _cfg(), True)
@@ -320,6 +332,14 @@ def test_opcheck_forward_and_backward_ops(device):
     torch.library.opcheck(torch.ops.fastlif.lif_backward_triton.default, (grad_s, None, None, h, *scalars))
 
 
+def _recording_backend(device, graphs):
+    """A torch.compile backend that keeps every Dynamo graph and hands it on to inductor (CUDA) or aot_eager."""
+    def backend(gm, example_inputs):
+        graphs.append(gm)
+        return torch._dynamo.lookup_backend("inductor" if device.type == "cuda" else "aot_eager")(gm, example_inputs)
+    return backend
+
+
 def test_torch_compile_fullgraph(device):
     """A model using the Triton backend compiles in one graph (forward and AOT-traced backward) and computes what
     eager does. On CPU the compiler backend is aot_eager: Inductor would only add C++ codegen for the Linear,
@@ -329,13 +349,8 @@ def test_torch_compile_fullgraph(device):
     x = torch.randn(4, 3, 6, device=device) * 2
 
     graphs = []
-
-    def recording_backend(gm, example_inputs):
-        graphs.append(gm)
-        return torch._dynamo.lookup_backend("inductor" if device.type == "cuda" else "aot_eager")(gm, example_inputs)
-
     torch._dynamo.reset()
-    compiled = torch.compile(model, fullgraph=True, backend=recording_backend)
+    compiled = torch.compile(model, fullgraph=True, backend=_recording_backend(device, graphs))
     out = compiled(x)
     out.sum().backward()
     compiled_grads = [p.grad.clone() for p in model.parameters()]
@@ -348,6 +363,28 @@ def test_torch_compile_fullgraph(device):
     assert torch.equal(out, out_eager)
     for g, g_eager in zip(compiled_grads, (p.grad for p in model.parameters())):
         torch.testing.assert_close(g, g_eager, **FP32_TOL)
+
+
+def test_torch_compile_dynamic_time_steps(device):
+    """SLT draws a new T every batch: the graph compiled for T = 3 serves T = 10 too (the looped kernel), with no
+    recompilation. (Dynamo may hand the first frame to the backend twice while it settles which Python floats to
+    specialise; what matters is that the second T adds nothing.)"""
+    lif_layer = fastlif.LIFSequence(reset="soft", backend="triton")
+    graphs = []
+    torch._dynamo.reset()
+    compiled = torch.compile(lif_layer, fullgraph=True, dynamic=True, backend=_recording_backend(device, graphs))
+    graphs_per_call = []
+    for T in (3, 10):
+        x = (torch.randn(T, 2, 5, device=device) * 2).requires_grad_()
+        out = compiled(x)
+        (gx,) = torch.autograd.grad(out.sum(), x)
+        graphs_per_call.append(len(graphs))
+        x_r = x.detach().clone().requires_grad_()
+        out_r = fastlif.lif_sequence(x_r, reset="soft", backend="reference")
+        (gx_r,) = torch.autograd.grad(out_r.sum(), x_r)
+        assert torch.equal(out, out_r)
+        torch.testing.assert_close(gx, gx_r, **FP32_TOL)
+    assert graphs_per_call[0] >= 1 and graphs_per_call[1] == graphs_per_call[0]
 
 
 def test_auto_dispatch_uses_triton_on_cpu_only_under_the_interpreter(monkeypatch):
