@@ -127,7 +127,8 @@ def test_options_reach_the_cells():
     cells = [m.cell for m in model.modules() if isinstance(m, SpikingWindowMixer)]
     assert len(cells) == 5
     assert all(c.synapse == "lstm" and c.fusion == "linear" and c.theta == 0.5 for c in cells)
-    assert all(c.neuron["threshold"] == 0.7 and c.neuron["decay"] == 0.4 for c in cells)
+    assert all(lif.cfg.threshold == 0.7 and lif.cfg.decay == 0.4 and lif.cfg.surrogate.name == "rectangle"
+               for c in cells for lif in (c.lif1, c.lif2))
     with torch.device("meta"):
         deep = spiking_mixer(depth=36)
     assert [len(stage) for stage in deep.modes] == [2, 2, 30, 2]
@@ -195,3 +196,23 @@ def test_supplement_comparison_networks():
         vit12(fusion="mean")
     with pytest.raises(ValueError, match="token_mixer"):
         spiking_mixer(token_mixer="conv")
+
+
+def test_energy_tools_see_spikes_where_the_model_says():
+    from fastlif.energy import FiringRateMonitor, SOPCounter
+
+    model = _small().eval()
+    x = torch.rand(3, 3, 16, 16)
+    seen = []
+    model.stages[0][0].mlp.fc1.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    with SOPCounter(model, T=1, mac_layers=model.real_valued_layers()) as counter, FiringRateMonitor(model) as mon:
+        with torch.no_grad():
+            model(x)
+    layers = counter.report().layers
+    sop = [lc for lc in layers if lc.kind == "sop"]
+    assert len(sop) == 5 * 3  # per block: the two synapses of the cell and the mixer's output Linear
+    assert all(lc.binary_input for lc in sop)  # seeded Bernoulli input and spikes: every SOP layer sees 0/1
+    assert {lc.name for lc in layers if lc.kind == "mac"} == set(model.real_valued_layers())
+    assert bool(((seen[0] != 0) & (seen[0] != 1)).any())  # e.g. an MLP sees the real-valued residual stream
+    rates = mon.mean_rates()
+    assert len(rates) == 5 * 2 and all(0.0 <= r <= 1.0 for r in rates.values())

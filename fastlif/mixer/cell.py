@@ -18,13 +18,24 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import LifConfig
 from ..functional import lif_sequence
+from ..neuron import LIFSequence
 from ..surrogate import Rectangle
 from .fusion import DEFAULT_THETA, check_fusion, fuse
 from .synapses import make_synapse
 
 CARRIES = ("membrane", "reset")
+
+
+class WindowLIF(LIFSequence):
+    """A ``LIFSequence`` whose initial membrane comes with each call — the membrane carried (and fused) from the
+    previous window. Being a LIFSequence, it is seen by tools that watch spiking layers (firing-rate monitors)."""
+
+    def forward(self, x, return_state: bool = False, v_init=None):
+        c = self.cfg
+        return lif_sequence(x, decay=c.decay, threshold=c.threshold, v_reset=c.v_reset, reset=c.reset,
+                            surrogate=c.surrogate, detach_reset=c.detach_reset, v_init=v_init,
+                            return_state=return_state, backend=self.backend)
 
 
 class SpikingWindowCell(nn.Module):
@@ -36,22 +47,22 @@ class SpikingWindowCell(nn.Module):
         super().__init__()
         self.syn1 = make_synapse(synapse, in_dim, hidden)
         self.syn2 = make_synapse(synapse, hidden, hidden)
-        cfg = LifConfig.make(decay, threshold, surrogate=surrogate)  # fail at construction, not at first call
-        self.neuron = dict(decay=cfg.decay, threshold=cfg.threshold, surrogate=cfg.surrogate, backend=backend)
+        neuron = dict(decay=decay, threshold=threshold, surrogate=surrogate, backend=backend)
+        self.lif1, self.lif2 = WindowLIF(**neuron), WindowLIF(**neuron)
         self.fusion, self.theta = check_fusion(fusion, theta)
         if carry not in CARRIES:
             raise ValueError(f"carry must be one of {CARRIES}, got {carry!r}")
         self.carry = carry
         self.synapse = synapse
 
-    def _spike(self, current, v):
-        s, h, u = lif_sequence(current.unsqueeze(0), v_init=v, return_state=True, **self.neuron)
+    def _spike(self, lif, current, v):
+        s, h, u = lif(current.unsqueeze(0), return_state=True, v_init=v)
         return s[0], (h[0] if self.carry == "membrane" else u)
 
     def step(self, x, v1=None, v2=None):
         """One window: input `[B, h, w, in_dim]` → (spikes `[B, h, w, hidden]`, m1, m2)."""
-        s1, m1 = self._spike(self.syn1(x), v1)
-        s2, m2 = self._spike(self.syn2(s1), v2)
+        s1, m1 = self._spike(self.lif1, self.syn1(x), v1)
+        s2, m2 = self._spike(self.lif2, self.syn2(s1), v2)
         return s2, m1, m2
 
     def forward(self, windows):
@@ -65,6 +76,4 @@ class SpikingWindowCell(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        n = self.neuron
-        return (f"synapse={self.synapse!r}, decay={n['decay']}, threshold={n['threshold']}, "
-                f"surrogate={n['surrogate']}, fusion={self.fusion!r}, theta={self.theta}, carry={self.carry!r}")
+        return f"synapse={self.synapse!r}, fusion={self.fusion!r}, theta={self.theta}, carry={self.carry!r}"

@@ -163,6 +163,19 @@ class SpikingMixerNet(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.zeros_(self.head.weight)
 
+    def real_valued_layers(self) -> list[str]:
+        """Names of the conv/linear layers fed real values, not spikes: the stem, the MLPs, patch merging, the head
+        and, unless the encoding is Bernoulli, each cell's first synapse. An energy count should price these as
+        MACs (``fastlif.energy.SOPCounter(model, T, mac_layers=model.real_valued_layers())``); the rest see spikes.
+        """
+        spiking = set()
+        for name, m in self.named_modules():
+            if isinstance(m, SpikingWindowMixer):
+                fed_spikes = [m.fc, m.cell.syn2] + ([m.cell.syn1] if m.encoding == "bernoulli" else [])
+                spiking.update(id(layer) for part in fed_spikes for layer in part.modules())
+        return [name for name, m in self.named_modules()
+                if isinstance(m, (nn.Conv2d, nn.Linear)) and id(m) not in spiking]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """`[N, C, H, W]` → pooled features `[N, dims[-1]]`."""
         return self.stages(self.stem(x)).mean(dim=(1, 2))
