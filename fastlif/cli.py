@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse's own usage errors (exit 2) and --help (exit 0), returned like ours
+        return e.code if isinstance(e.code, int) else 2
     try:
         return int(args._run(args) or 0)
     except UsageError as e:

@@ -1,0 +1,105 @@
+"""The ``fastlif`` command end to end on a tiny budget, and clear errors with exit status 2 on bad input."""
+import csv
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from fastlif import cli
+
+TINY = ["--data-arg", "train_limit=64", "--data-arg", "test_limit=32", "--epochs", "1", "--batch-size", "32",
+        "--no-progress", "--threads", "1"]
+
+
+@pytest.fixture(autouse=True)
+def keep_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = cli.main(["train", *TINY, "-T", "2", "--eval-T", "3", "--latency", "slt", "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "SLT-TET T=2" in printed and "Test accuracy at every latency" in printed
+    table_rows = [line.split() for line in printed.splitlines() if line.strip()[:1].isdigit() and "%" in line]
+    assert [r[0] for r in table_rows] == ["1", "2", "3"]
+    metrics = read_csv(out / "metrics.csv")
+    assert len(metrics) == 1 and {"acc_t1", "acc_t2", "acc_t3", "mean_t", "test_loss"} <= set(metrics[0])
+    latency = read_csv(out / "latency.csv")
+    assert [r["t"] for r in latency] == ["1", "2", "3"]
+    for r, row in zip(latency, table_rows):  # the printed table is the CSV, in percent
+        assert float(row[1].rstrip("%")) == pytest.approx(100 * float(r["SLT-TET T=2"]), abs=0.006)
+    assert (out / "latency.png").stat().st_size > 1000 and (out / "checkpoint.pt").exists()
+
+    # --resume on the finished run: nothing left to train, the table is printed again from the checkpoint
+    assert cli.main(["train", "--resume", str(out), "--no-progress"]) == 0
+    assert "SLT-TET T=2" in capsys.readouterr().out
+
+
+def test_preset_with_overrides_and_tit(tmp_path, capsys):
+    rc = cli.main(["train", "--preset", "digits", *TINY, "--tit", "1:1:0.01,2:1:0.001", "--loss", "sdt",
+                   "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    rows = read_csv(tmp_path / "metrics.csv")
+    assert [r["T"] for r in rows] == ["1", "2"] and [float(r["lr"]) for r in rows] == [0.01, 0.001]
+    assert "TIT-SDT T=1>2" in capsys.readouterr().out
+
+
+def test_demo_compares_fixed_and_slt(tmp_path, capsys):
+    rc = cli.main(["demo", "--epochs", "1", "-T", "2", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "TET T=2" in printed and "SLT-TET T=2" in printed and "s/epoch" in printed
+    latency = read_csv(tmp_path / "latency.csv")
+    assert list(latency[0]) == ["t", "TET T=2", "SLT-TET T=2"] and len(latency) == 2
+    assert all(0.0 <= float(v) <= 1.0 for r in latency for k, v in r.items() if k != "t")
+    assert (tmp_path / "latency.png").exists()
+    assert (tmp_path / "fixed-tet" / "checkpoint.pt").exists() and (tmp_path / "slt-tet" / "metrics.csv").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "nope"], "model: unknown model 'nope'"),
+    (["train", "--loss", "mse"], "--loss: invalid choice"),
+    (["train", "--preset", "nope"], "--preset: invalid choice"),
+    (["train", "-T", "0"], "T: expected an integer >= 1"),
+    (["train", "--data", "cifar10", "--data-root", "/nonexistent/folder"], "does not exist"),
+    (["train", "--data", "nope"], "data: unknown dataset"),
+    (["train", "--tit", "2:3"], "T:epochs:lr"),
+    (["train", "--resume", "/nonexistent/checkpoint.pt"], "no checkpoint"),
+    (["train", "--data-arg", "novalue"], "KEY=VALUE"),
+    (["demo", "-T", "0"], "T: expected an integer >= 1"),
+    (["nosuchcommand"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
+    assert cli.main([*argv, *(["--out", str(tmp_path)] if argv[0] in ("train", "demo") else [])]) == 2
+    assert message in capsys.readouterr().err
+
+
+def add_arguments(parser):
+    parser.add_argument("--word", default="hi")
+
+
+def run(args):
+    print(f"echo {args.word}")
+    return 0
+
+
+def test_a_subcommand_is_one_dict_entry(monkeypatch, capsys):
+    monkeypatch.setitem(cli.SUBCOMMANDS, "echo", __name__)  # this module has add_arguments/run
+    assert cli.main(["echo", "--word", "spikes"]) == 0
+    assert "echo spikes" in capsys.readouterr().out
+
+
+def test_python_dash_m_entry_point_exit_status():
+    proc = subprocess.run([sys.executable, "-m", "fastlif.train", "--model", "nope", "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "model: unknown model 'nope'" in proc.stderr
