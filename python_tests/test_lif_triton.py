@@ -431,7 +431,8 @@ def backward(surrogate):
 
 guarded, unguarded = forward("fp32", True), forward("fp32", False)
 print(json.dumps(dict(
-    guarded_mul_rn="mul.rn.f32" in guarded, guarded_fma="fma.rn.f32" in guarded, unguarded_fma="fma.rn.f32" in unguarded,
+    guarded_mul_rn="mul.rn.f32" in guarded, guarded_fma="fma.rn.f32" in guarded,
+    unguarded_fma="fma.rn.f32" in unguarded,
     low_precision_forward=[".entry" in forward(d, True) for d in ("fp16", "bf16")],
     backward=[".entry" in backward(k) for k in range(5)])))
 """
