@@ -14,7 +14,6 @@ from typing import Optional
 
 import numpy as np
 import torch
-
 from torch.utils.data import TensorDataset
 
 from .aedat import Events
