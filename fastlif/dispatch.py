@@ -63,13 +63,18 @@ def available() -> list[str]:
     return [n for n in NAMES if why_unavailable(n) is None]
 
 
-def pick(name: str, device: torch.device) -> str:
-    """Resolve ``name`` (or "auto") to a concrete backend for tensors on ``device``; ValueError saying why not."""
+def pick(name: str, device: torch.device, dtype: torch.dtype | None = None) -> str:
+    """Resolve ``name`` (or "auto") to a concrete backend for tensors on ``device``; ValueError saying why not.
+
+    "auto" prefers the compiled kernel of the device, then Triton, then the reference; it skips Triton for fp64,
+    which Triton does not run (its scalar arguments are fp32).
+    """
     if not isinstance(name, str):
         raise TypeError(f"backend must be a string, got {type(name).__name__}")
     if name == "auto":
         order = ("cpu", "triton", "reference") if device.type == "cpu" else ("cuda", "triton", "reference")
-        return next(n for n in order if why_unavailable(n, device) is None)
+        return next(n for n in order if why_unavailable(n, device) is None
+                    and not (n == "triton" and dtype == torch.float64))
     reason = why_unavailable(name, device)
     if reason:
         raise ValueError(f"backend {name!r} is not available: {reason}")

@@ -15,4 +15,4 @@ def lif_sequence(x, *, decay=0.5, threshold=1.0, v_reset=0.0, reset="hard", surr
     """
     cfg = LifConfig.make(decay, threshold, v_reset, reset, surrogate, detach_reset)
     check_input(x, v_init)
-    return dispatch.runner(dispatch.pick(backend, x.device))(x, v_init, cfg, return_state)
+    return dispatch.runner(dispatch.pick(backend, x.device, x.dtype))(x, v_init, cfg, return_state)

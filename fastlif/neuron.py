@@ -36,7 +36,7 @@ class LIFSequence(nn.Module):
         if v0 is not None and self.stateful and self.detach_state:
             v0 = v0.detach()
         check_input(x, v0)
-        run = dispatch.runner(dispatch.pick(self.backend, x.device))
+        run = dispatch.runner(dispatch.pick(self.backend, x.device, x.dtype))
         need_state = return_state or self.stateful
         out = run(x, v0, self.cfg, need_state)
         if not need_state:

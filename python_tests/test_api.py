@@ -147,3 +147,10 @@ def test_backends_agree_inside_a_model():
         outs.append((out.detach(), model.conv1.weight.grad))
     torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-6)
+
+
+def test_auto_never_gives_fp64_to_triton(monkeypatch):
+    """Without the compiled kernel, auto falls back to Triton — but not for fp64, which Triton does not run."""
+    monkeypatch.setattr(dispatch, "why_unavailable", lambda n, d=None: None if n in ("triton", "reference") else "x")
+    assert dispatch.pick("auto", torch.device("cpu"), torch.float32) == "triton"
+    assert dispatch.pick("auto", torch.device("cpu"), torch.float64) == "reference"
