@@ -49,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--surrogate", default="sigmoid", choices=providers.SURROGATES)
     ap.add_argument("--budget", type=float, help="seconds of timed calls per measurement (at least 3 calls)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--models", nargs="+", help="restrict the model benchmark to these models (vggsnn, resnet19)")
     ap.add_argument("--slt-batches", type=int, default=None, help="batches per epoch for the SLT ratio")
     ap.add_argument("--out", type=Path, help="results folder (default: bench/results/<machine>)")
     ap.add_argument("--note", default="", help="a line for the results header (e.g. what else loaded the machine)")
@@ -93,6 +94,11 @@ def run_models(args, device, timer, out: Path) -> list[dict]:
         cases = models.quick_cases()
     else:
         cases = models.tiny_cases() if device.type == "cpu" else models.paper_cases()
+    if args.models:
+        unknown = set(args.models) - {c.name for c in cases}
+        if unknown:
+            raise SystemExit(f"--models: unknown {sorted(unknown)}; expected names from {sorted({c.name for c in cases})}")
+        cases = [c for c in cases if c.name in args.models]
     neurons = [n for n in models.NEURONS if n != "spikingjelly" or providers.SpikingJelly().unavailable(device) is None]
     if "spikingjelly" not in neurons:
         print(f"skip SpikingJelly neurons in models: {providers.SpikingJelly().unavailable(device)}")
