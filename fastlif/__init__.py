@@ -1,9 +1,10 @@
 """fastlif: fused multi-timestep LIF neurons for training spiking neural networks fast."""
-from . import reference, surrogate
+from . import models, nn, reference, surrogate
 from .dispatch import available as backends
 from .config import LifConfig
 from .functional import lif_sequence
 from .neuron import LIFSequence, reset_net
 
 __version__ = "0.1.0"
-__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "reference", "surrogate"]
+__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "reference", "surrogate", "nn",
+           "models"]
