@@ -237,3 +237,18 @@ def test_energy_tools_see_spikes_where_the_model_says():
     assert bool(((seen[0] != 0) & (seen[0] != 1)).any())  # e.g. an MLP sees the real-valued residual stream
     rates = mon.mean_rates()
     assert len(rates) == 5 * 2 and all(0.0 <= r <= 1.0 for r in rates.values())
+
+
+def test_patch_merging_order_and_odd_sides():
+    from fastlif.mixer.patches import PatchMerging
+
+    merge = PatchMerging(1)
+    with torch.no_grad():
+        merge.reduction.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 1.0]]))  # keep (0,0) and (1,1)
+    x = torch.arange(1.0, 10.0).reshape(1, 3, 3, 1)  # odd side: zero-padded to 4x4 first
+    y = merge(x)
+    assert y.shape == (1, 2, 2, 2)
+    assert y[0, :, :, 0].tolist() == [[1, 3], [7, 9]]
+    assert y[0, :, :, 1].tolist() == [[5, 0], [0, 0]]
+    with pytest.raises(ValueError, match="mlp_ratio"):
+        spiking_mixer(**SMALL, mlp_ratio=0)

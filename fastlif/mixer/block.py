@@ -66,7 +66,9 @@ class SpikingWindowMixer(nn.Module):
 class Mlp(nn.Module):
     def __init__(self, dim: int, ratio: float = 3.0):
         super().__init__()
-        hidden = int(ratio * dim)
+        hidden = int(ratio * dim) if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 0
+        if hidden < 1:
+            raise ValueError(f"mlp_ratio must be a number giving at least one hidden unit, got {ratio!r}")
         self.fc1 = nn.Linear(dim, hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
