@@ -69,16 +69,14 @@ class Timer:
         """Time ``fn()``; ``setup()`` runs before each call, outside the timed window."""
         return self.measure_many([(fn, setup)])[0]
 
-    def measure_many(self, calls: list[tuple[Callable[[], object], Callable[[], object] | None]],
-                     warmup: int | None = None) -> list[Timing]:
+    def measure_many(self, calls: list[tuple[Callable[[], object], Callable[[], object] | None]]) -> list[Timing]:
         """Time each ``(fn, setup)`` pair, interleaved: round r calls every pair that still needs an r-th time.
 
         Each pair gets its own repetition count from its first timed call (``budget_s`` worth, clamped to
-        [min_reps, max_reps]), so a slow contender does not force hundreds of calls on a fast one. ``warmup``
-        overrides the untimed calls per pair (0 when the caller has already run each once).
+        [min_reps, max_reps]), so a slow contender does not force hundreds of calls on a fast one.
         """
         for fn, setup in calls:
-            for _ in range(self.warmup if warmup is None else warmup):
+            for _ in range(self.warmup):
                 self._once(fn, setup)
         times = [[self._once(fn, setup)] for fn, setup in calls]
         reps = [int(min(self.max_reps, max(self.min_reps, self.budget_s / max(t[0], 1e-9)))) for t in times]
