@@ -29,7 +29,8 @@ CARRIES = ("membrane", "reset")
 
 class WindowLIF(LIFSequence):
     """A ``LIFSequence`` whose initial membrane comes with each call — the membrane carried (and fused) from the
-    previous window. Being a LIFSequence, it is seen by tools that watch spiking layers (firing-rate monitors)."""
+    previous window. Being a LIFSequence, it is seen by tools that watch spiking layers (firing-rate monitors).
+    ``stateful`` does not apply: the cell hands the state from window to window itself."""
 
     def forward(self, x, return_state: bool = False, v_init=None):
         c = self.cfg
