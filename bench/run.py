@@ -47,7 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--modes", nargs="+", choices=kernels.MODES, help="kernel modes (default: by device)")
     ap.add_argument("--providers", nargs="+", help="restrict the kernel benchmark to these providers")
     ap.add_argument("--surrogate", default="sigmoid", choices=providers.SURROGATES)
-    ap.add_argument("--budget", type=float, help="seconds of timed calls per measurement (at least 3 calls)")
+    ap.add_argument("--budget", type=float, help="seconds of timed calls per measurement (at least --min-reps calls)")
+    ap.add_argument("--min-reps", type=int, default=5, help="timed calls per measurement at least (default 5)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--models", nargs="+", help="restrict the model benchmark to these models (vggsnn, resnet19)")
     ap.add_argument("--slt-batches", type=int, default=None, help="batches per epoch for the SLT ratio")
@@ -62,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             ap.error(f"--{name} values must be >= 1")
     if args.budget is not None and args.budget <= 0:
         ap.error("--budget must be > 0")
+    if args.min_reps < 1:
+        ap.error("--min-reps must be >= 1")
     if args.threads is not None and args.threads < 1:
         ap.error("--threads must be >= 1")
     return args
@@ -134,7 +137,7 @@ def main(argv=None) -> int:
         if getattr(args, key):
             grid[key] = getattr(args, key)
     out = args.out or records.RESULTS / machine_name(device)
-    timer = Timer(device, budget_s=grid["budget"])
+    timer = Timer(device, budget_s=grid["budget"], min_reps=args.min_reps, max_reps=max(100, args.min_reps))
     v = versions()
     print(f"{machine_name(device)}: {describe(device)}; torch {v['torch']}, triton {v['triton'] or '-'}, "
           f"spikingjelly {v['spikingjelly'] or '-'}, snntorch {v['snntorch'] or '-'}; results in {out}")
@@ -153,7 +156,7 @@ def main(argv=None) -> int:
     if "kernels" in args.parts:
         records.write_notes(out / "kernels.md", f"LIF kernels on {machine_name(device)}", head + [
             f"grid: T {grid['T']}, N {grid['N']}, dtypes {grid['dtypes']}, modes {grid['modes']}, surrogate "
-            f"{args.surrogate}; {grid['budget']} s of timed calls per measurement (at least 3)",
+            f"{args.surrogate}; {grid['budget']} s of timed calls per measurement (at least {args.min_reps})",
             "bytes per neuron-step (SPEC §9): forward 3w, backward 3w, full 6w; pct_of_copy compares with a copy "
             "of the same bytes timed in the same run; saved_mib: memory autograd keeps for backward (input excluded)"])
     if "models" in args.parts:
