@@ -17,7 +17,9 @@ from .config import AMP_MODES, LATENCIES, OPTIMIZERS, SCHEDULES, TrainConfig
 from .plots import format_table
 from .presets import PRESETS, get_preset
 
-# flag destination -> TrainConfig field, for the options a flag sets directly
+# Embedded data sets whose default models are too small to use several CPU threads well.
+SMALL_DATA = ("digits", "event-digits")
+# TrainConfig fields that a flag of the same name sets directly
 _DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "latency", "optimizer", "lr",
            "momentum", "weight_decay", "schedule", "epochs", "batch_size", "grad_clip", "amp", "seed", "device",
            "out_dir", "workers")
@@ -88,7 +90,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, help=f"default {d.seed}")
     g = p.add_argument_group("run")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
-    g.add_argument("--threads", type=int, help="torch CPU threads (fewer help on a busy machine)")
+    g.add_argument("--threads", type=int,
+                   help="torch CPU threads (default: 1 for the embedded digits on CPU, whose tiny model gains "
+                        "nothing from more and slows down many times over on a busy machine; else torch's)")
     g.add_argument("--workers", type=int, help="DataLoader workers for on-disk datasets (default 0)")
     g.add_argument("--out", dest="out_dir", help=f"run folder for checkpoint, CSVs and plot (default {d.out_dir})")
     g.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
@@ -141,12 +145,16 @@ def _resumed_config(args) -> TrainConfig:
 def run(args) -> int:
     from .trainer import Trainer
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
     try:
         cfg = config_from_args(args)
+        threads = args.threads
+        on_cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
+        if threads is None and on_cpu and cfg.data in SMALL_DATA:
+            threads = 1
+        if threads is not None:
+            torch.set_num_threads(threads)
         trainer = Trainer(cfg)
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(str(e)) from e

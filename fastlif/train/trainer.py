@@ -30,7 +30,7 @@ from .config import TrainConfig
 from .distributed import init_distributed
 from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
 from .latency import LatencySampler, mix_seed
-from .plots import format_table, plot_latency, write_latency_csv
+from .plots import plot_latency, write_latency_csv
 
 CHECKPOINT = "checkpoint.pt"
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
@@ -108,8 +108,12 @@ class Trainer:
         bundle = bundle if bundle is not None else get_dataset(cfg.data, cfg.data_root, **cfg.data_kwargs)
         self.bundle = dataclasses.replace(bundle, train=to_device(bundle.train, self.device),
                                           test=to_device(bundle.test, self.device))
-        if self.bundle.event and self.eval_T > len(self.bundle.test[0][0]):
-            raise ValueError(f"eval_T: {self.eval_T} exceeds the {len(self.bundle.test[0][0])} frames per sample")
+        if self.bundle.event:  # event samples [T0, C, H, W] fix the longest latency there is data for
+            frames = len(self.bundle.test[0][0])
+            if cfg.max_T() > frames:
+                raise ValueError(f"T: {cfg.max_T()} exceeds the {frames} frames per sample of {self.bundle.name}")
+            if self.eval_T > frames:
+                raise ValueError(f"eval_T: {self.eval_T} exceeds the {frames} frames per sample of {self.bundle.name}")
         self.model = (model if model is not None else build_model(cfg, self.bundle)).to(self.device)
         self.net = self.model
         if self.ctx.enabled:
@@ -339,9 +343,6 @@ class Trainer:
             self._tb.close()
             self._tb = None
         self.ctx.shutdown()
-
-    def latency_table(self) -> str:
-        return format_table({run_label(self.cfg): self.history[-1]["accuracy"]}) if self.history else ""
 
 
 def _progress(enabled: bool, total: int, desc: str):
