@@ -38,9 +38,8 @@ class Case:
 
 
 class Provider:
-    """Base: ``name`` (CSV key), ``peer`` (the speed-up column it feeds, or None for fastlif's own backends)."""
+    """Base: ``name`` is the CSV key (bench.kernels.peer_of maps it to the speed-up column it feeds)."""
     name = ""
-    peer: str | None = None
     # Whether autograd's saved-tensor hooks see what this provider keeps for backward (compiled graphs bypass them).
     hooks_see_saved = True
 
@@ -74,7 +73,6 @@ class FastlifBackend(Provider):
 class Reference(Provider):
     """fastlif's pure-PyTorch loop over time (fastlif/reference.py), eager."""
     name = "reference"
-    peer = "reference"
 
     def build(self, case):
         cfg = LifConfig.make(surrogate=case.surrogate)
@@ -84,7 +82,6 @@ class Reference(Provider):
 class CompiledReference(Provider):
     """The same loop under ``torch.compile`` (inductor), one static-shape graph per case."""
     name = "reference-compiled"
-    peer = "compiled"
     hooks_see_saved = False
 
     def unavailable(self, device):
@@ -134,7 +131,6 @@ class SpikingJelly(Provider):
     tau = 2 without input decay gives h = u/2 + x, fastlif's decay 0.5. On CPU SpikingJelly has one path; on CUDA
     ``path`` picks its native kernel, its Triton kernel or its torch loop.
     """
-    peer = "spikingjelly"
 
     def __init__(self, path: str | None = None):
         self.path = path
@@ -169,7 +165,6 @@ class SpikingJelly(Provider):
 class SnnTorch(Provider):
     """snnTorch 1.0 ``Leaky(beta=0.5, threshold=1.0, reset_mechanism="zero")`` stepped over T in Python."""
     name = "snntorch"
-    peer = "snntorch"
 
     def unavailable(self, device):
         try:
