@@ -41,6 +41,14 @@ need triton "triton==3.8.0"
 if [ ${#missing[@]} -gt 0 ]; then
   pip install -q "${missing[@]}"
 fi
+# The benchmark peers, without their dependencies: spikingjelly would otherwise pull a CUDA torch. A box with no
+# network and no peers still builds and tests; the peer comparisons then say they were not run.
+peers=()
+python -c "import spikingjelly.activation_based" 2>/dev/null || peers+=("spikingjelly==2.0.0" loguru)
+python -c "import snntorch" 2>/dev/null || peers+=("snntorch==1.0.0")
+if [ ${#peers[@]} -gt 0 ]; then
+  pip install -q --no-deps "${peers[@]}" || echo "bootstrap: could not install ${peers[*]} (benchmark peers)"
+fi
 
 so=$(ls fastlif/_C*.so 2>/dev/null | head -n 1 || true)
 if [ -z "$so" ] || [ -n "$(find csrc setup.py -newer "$so" -type f 2>/dev/null | head -n 1)" ] \
