@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..mixer import (resmlp12, spiking_mixer, spiking_mixer_bilstm, spiking_mixer_gru, spiking_mixer_lstm,
+                     spiking_mixer_rnn, spiking_mixer_tiny, vit12)
 from .digits import digits_cnn
 from .resnet19 import resnet19
 from .resnet34 import sew_resnet34, spiking_resnet34
@@ -21,6 +23,15 @@ _REGISTRY = {
     "spiking_resnet34": spiking_resnet34,
     "sew_resnet34": sew_resnet34,
     "digits_cnn": digits_cnn,
+    # ACML'23 window-partitioned spiking mixer (fastlif/mixer) and the supplement's comparison networks.
+    "window_snn": spiking_mixer,
+    "window_snn_tiny": spiking_mixer_tiny,
+    "window_snn_lstm": spiking_mixer_lstm,
+    "window_snn_bilstm": spiking_mixer_bilstm,
+    "window_snn_gru": spiking_mixer_gru,
+    "window_snn_rnn": spiking_mixer_rnn,
+    "resmlp12": resmlp12,
+    "vit12": vit12,
 }
 
 
@@ -29,13 +40,20 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str, **kwargs) -> nn.Module:
-    """Build the model registered as ``name`` with its keyword options (num_classes, T, neuron, ...)."""
+def builder(name: str):
+    """The constructor registered as ``name`` (to inspect its options); ValueError for an unknown name."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; expected one of {names()}")
-    return _REGISTRY[name](**kwargs)
+    return _REGISTRY[name]
 
 
-__all__ = ["get", "names", "resnet19", "vggsnn", "snn5", "spiking_resnet34", "sew_resnet34", "digits_cnn"]
+def get(name: str, **kwargs) -> nn.Module:
+    """Build the model registered as ``name`` with its keyword options (num_classes, T, neuron, ...)."""
+    return builder(name)(**kwargs)
+
+
+__all__ = ["get", "builder", "names", "resnet19", "vggsnn", "snn5", "spiking_resnet34", "sew_resnet34", "digits_cnn",
+           "spiking_mixer", "spiking_mixer_tiny", "spiking_mixer_lstm", "spiking_mixer_bilstm", "spiking_mixer_gru",
+           "spiking_mixer_rnn", "resmlp12", "vit12"]
