@@ -8,7 +8,7 @@ setup:
 	@bash tools/bootstrap.sh
 
 demo: setup
-	$(ACT) python -m fastlif.train demo
+	$(ACT) python -m fastlif demo
 
 test: setup test-python test-cpp
 
