@@ -246,7 +246,8 @@ class Trainer:
             "stage": self.stage_index + 1, "epoch": epoch + 1, "T": stage.T, "lr": lr,
             "train_loss": float(sums[0]) / n, "train_acc": float(sums[1]) / n, "mean_t": float(sums[3]) / n,
             "train_time_s": train_time, "train_samples_per_s": float(sums[2]) / max(train_time, 1e-9),
-            "test_loss": ev.loss, "test_acc": ev.at(min(stage.T, self.eval_T)), "accuracy": ev.accuracy,
+            "test_loss": ev.loss, "test_samples": ev.samples, "test_acc": ev.at(min(stage.T, self.eval_T)),
+            "accuracy": ev.accuracy,
         }
 
     def evaluate(self, T_eval: Optional[int] = None) -> LatencyResult:
