@@ -18,11 +18,16 @@ class UsageError(Exception):
     """Bad options or inputs found before any work starts: reported in one line, exit status 2 (as argparse)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only=None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` set, just that subcommand's module is imported (the others get bare entries),
+    so one subcommand's heavy or broken imports never stand in the way of another."""
     parser = argparse.ArgumentParser(prog="fastlif", description="fused multi-timestep LIF neurons: tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module_name in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name)
+            continue
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip()
         summary = doc.split("\n")[0].split(": ", 1)[-1]
@@ -34,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse's own usage errors (exit 2) and --help (exit 0), returned like ours

@@ -31,8 +31,9 @@ def save_checkpoint(state: dict, path) -> str:
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (plain Python/tensor contents only)."""
+    """Load a checkpoint written by :func:`save_checkpoint`. ``weights_only``: tensors and plain Python containers
+    only, so loading a checkpoint cannot run code."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"resume: no checkpoint at {path!r}")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    return torch.load(path, map_location=map_location, weights_only=True)
