@@ -76,6 +76,8 @@ def test_demo_compares_fixed_and_slt(tmp_path, capsys):
     (["train", "--tit", "2:3"], "T:epochs:lr"),
     (["train", "--resume", "/nonexistent/checkpoint.pt"], "no checkpoint"),
     (["train", "--data-arg", "novalue"], "KEY=VALUE"),
+    (["train", "--amp", "bf16", "--device", "cpu"], "amp: bf16 autocast is for CUDA"),
+    (["train", "--batch-size", "0"], "batch_size: expected an integer >= 1"),
     (["demo", "-T", "0"], "T: expected an integer >= 1"),
     (["nosuchcommand"], "invalid choice"),
 ])

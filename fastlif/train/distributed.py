@@ -32,6 +32,8 @@ class DistContext:
         """Sum ``t`` over ranks in place (float64 on the wire so counts stay exact) and return it."""
         if self.enabled:
             buf = t.to(torch.float64)
+            if dist.get_backend() == "nccl":  # nccl reduces CUDA tensors only
+                buf = buf.to(torch.device("cuda", torch.cuda.current_device()))
             dist.all_reduce(buf, op=dist.ReduceOp.SUM)
             t.copy_(buf)
         return t

@@ -208,7 +208,7 @@ class Trainer:
         bar = _progress(cfg.progress and self.ctx.is_main, n_batches,
                         f"stage {self.stage_index + 1}/{len(self.stages)} epoch {self.epoch_in_stage + 1}/"
                         f"{stage.epochs}")
-        sums = torch.zeros(4, dtype=torch.float64)  # loss·B, correct at the drawn t, samples, Σ t
+        sums = torch.zeros(4, dtype=torch.float64, device=self.device)  # loss·B, correct at drawn t, samples, Σ t
         lr = self.optimizer.param_groups[0]["lr"]
         self.last_latencies = []
         start = time.perf_counter()
@@ -227,14 +227,19 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             b = len(y)
-            step = torch.tensor([loss.item() * b, float(correct_per_latency(O.detach(), y)[-1]), b, t * b],
-                                dtype=torch.float64)
-            sums += step
+            # Accumulated on the device: no host sync per step (the bar reads them every few steps only).
+            sums[0] += loss.detach().double() * b
+            sums[1] += correct_per_latency(O.detach(), y)[-1]
+            sums[2] += b
+            sums[3] += t * b
             if bar is not None:
-                elapsed = time.perf_counter() - start
                 bar.update(1)
-                bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{100 * sums[1] / sums[2]:.1f}%", t=t,
-                                img_s=f"{self.ctx.world_size * sums[2] / max(elapsed, 1e-9):.0f}")
+                if bar.n % 10 == 1 or bar.n == n_batches:
+                    seen = float(sums[2])
+                    bar.set_postfix(loss=f"{float(sums[0]) / seen:.3f}", acc=f"{100 * float(sums[1]) / seen:.1f}%",
+                                    t=t, img_s=f"{self.ctx.world_size * seen / (time.perf_counter() - start):.0f}")
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         train_time = time.perf_counter() - start
         if bar is not None:
             bar.close()
