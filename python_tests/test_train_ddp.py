@@ -68,3 +68,25 @@ def test_two_process_ddp_on_cpu(tmp_path):
     assert r0["history"][-1]["accuracy"] == pytest.approx(single.accuracy, abs=1e-12)
     assert sorted(os.listdir(out_dir)) == ["checkpoint.pt", "config.json", "latency.csv", "latency.png",
                                            "metrics.csv"]
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
+def test_torchrun_command_line(tmp_path):
+    """``torchrun --nproc_per_node=2 -m fastlif.train ...``: joins through the environment, rank 0 alone prints."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "fastlif.train",
+         "--data-arg", "train_limit=64", "--data-arg", "test_limit=30", "--epochs", "1", "-T", "2",
+         "--latency", "slt", "--batch-size", "32", "--out", str(out), "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("Test accuracy at every latency") == 1
+    with open(out / "metrics.csv") as f:
+        rows = f.read().strip().splitlines()
+    assert len(rows) == 2 and "test_samples" in rows[0]
+    header, values = rows[0].split(","), rows[1].split(",")
+    assert values[header.index("test_samples")] == "30"  # both shards counted once
