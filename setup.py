@@ -31,17 +31,18 @@ def cuda_include_dirs() -> list:
 
 
 def extension():
-    cxx = ["-O3", "-std=c++17", "-fopenmp", "-ffp-contract=off"]
+    # No -std flag: torch's build helper passes the standard its headers need (torch 2.14's need C++20).
+    cxx = ["-O3", "-fopenmp", "-ffp-contract=off"]
     sources = ["csrc/lif_ops.cpp", "csrc/cpu/lif_cpu.cpp"]
     if not cuda_wanted():
         return CppExtension("fastlif._C", sources, extra_compile_args={"cxx": cxx}, extra_link_args=["-fopenmp"])
     os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
-    system = [f"-isystem{d}" for d in cuda_include_dirs()]
+    system = [arg for d in cuda_include_dirs() for arg in ("-isystem", d)]  # nvcc wants the path as its own arg
     return CUDAExtension(
         "fastlif._C",
         sources + sorted(glob.glob("csrc/cuda/*.cu")),
         define_macros=[("WITH_CUDA", None)],
-        extra_compile_args={"cxx": cxx + system, "nvcc": ["-O3", "-std=c++17", "--use_fast_math=false"] + system},
+        extra_compile_args={"cxx": cxx + system, "nvcc": ["-O3"] + system},
         extra_link_args=["-fopenmp"],
     )
 

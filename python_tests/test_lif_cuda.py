@@ -165,6 +165,22 @@ def test_chunks_continue_exactly(dtype):
     assert torch.equal(xb.grad, xa.grad)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_v_init_in_the_input_dtype(dtype):
+    """v_init may come in x's dtype; it then acts as its fp32 value, and its gradient comes back in that dtype."""
+    x = (torch.randn(5, 2048, device=DEV) + 0.5).to(dtype)
+    v_low = torch.randn(2048, device=DEV).to(dtype).requires_grad_()
+    v_acc = v_low.detach().float().requires_grad_()
+    s_low = fastlif.lif_sequence(x, v_init=v_low, backend="cuda")
+    s_acc = fastlif.lif_sequence(x, v_init=v_acc, backend="cuda")
+    assert torch.equal(s_low, s_acc)
+    gs = torch.randn_like(s_low)
+    (g_low,) = torch.autograd.grad(s_low, v_low, gs)
+    (g_acc,) = torch.autograd.grad(s_acc, v_acc, gs)
+    assert g_low.dtype == dtype
+    assert torch.equal(g_low, g_acc.to(dtype))
+
+
 @pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: s.name)
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 def test_gradcheck_membrane_path_fp64(surrogate, reset):

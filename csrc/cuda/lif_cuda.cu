@@ -1,6 +1,8 @@
 // CUDA launchers for the fused LIF kernels: one __global__ wrapper per direction around the per-thread bodies in
 // lif_cuda_kernels.cuh (where the work layout and the bytes moved per neuron-step are written down), launched on
 // the caller's stream. No synchronisation, no host round trip, no allocation.
+// Traffic per neuron-step (SPEC §9, w = element size): forward reads x and writes s and h = 3w (2w when h is not
+// saved); backward reads grad_s and h and writes grad_x = 3w (+w for grad_h); plus 8 bytes of fp32 state per neuron.
 #include "lif_cuda.h"
 
 #include <stdexcept>

@@ -153,7 +153,7 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
   if (n >= N) return;
   const scalar_t* __restrict__ x = static_cast<const scalar_t*>(a.x) + n;
   scalar_t* __restrict__ s = static_cast<scalar_t*>(a.s) + n;
-  scalar_t* __restrict__ h = static_cast<scalar_t*>(a.h) + n;
+  scalar_t* __restrict__ h = SaveH ? static_cast<scalar_t*>(a.h) + n : nullptr;
   const acc_t* v0 = static_cast<const acc_t*>(a.v_init);
   const scalar_t one = St::from_acc(acc_t(1)), zero = St::from_acc(acc_t(0));
 
@@ -197,7 +197,7 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
   const int64_t n = thread * VEC, T = a.T, N = a.N;
   if (n >= N) return;
   const scalar_t* __restrict__ gs = static_cast<const scalar_t*>(a.grad_s) + n;
-  const scalar_t* __restrict__ gh = static_cast<const scalar_t*>(a.grad_h) + n;
+  const scalar_t* __restrict__ gh = HasGradH ? static_cast<const scalar_t*>(a.grad_h) + n : nullptr;
   const scalar_t* __restrict__ h = static_cast<const scalar_t*>(a.h) + n;
   scalar_t* __restrict__ gx = static_cast<scalar_t*>(a.grad_x) + n;
   const acc_t* gu = static_cast<const acc_t*>(a.grad_u);
