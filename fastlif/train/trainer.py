@@ -52,7 +52,7 @@ def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
 
     if cfg.model not in models.names():
         raise ValueError(f"model: unknown model {cfg.model!r}; expected one of {', '.join(models.names())}")
-    params = inspect.signature(getattr(models, cfg.model)).parameters
+    params = inspect.signature(models.builder(cfg.model)).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     facts = {"num_classes": bundle.num_classes, "in_channels": bundle.in_channels, "input_size": bundle.input_size,
              "T": cfg.max_T()}
