@@ -81,9 +81,11 @@ def test_backend_is_available_and_auto_picks_it():
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda o: f"{o['reset']}-{'detach' if o['detach_reset'] else 'keep'}-"
                                                           f"{o['surrogate'].name}")
-def test_matches_reference_every_option(dtype, option):
-    """Every reset × detach × surrogate × dtype, with v_init, T not a multiple of the kernel's unroll (4)."""
-    x, v, gs, gh, gu = inputs((7, 3, SMALL_N // 3), dtype, seed=OPTIONS.index(option))
+@pytest.mark.parametrize("shape", [(7, 3, SMALL_N // 3), (5, VECTOR_N)], ids=["scalar_path", "vector_path"])
+def test_matches_reference_every_option(dtype, option, shape):
+    """Every reset × detach × surrogate × dtype on both kernel paths, with v_init, T not a multiple of the
+    kernel's unroll (4)."""
+    x, v, gs, gh, gu = inputs(shape, dtype, seed=OPTIONS.index(option))
     check_against_reference(x, v, gs, gh, gu, 0.75, 1.0, -0.2, option)
 
 
