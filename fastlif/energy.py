@@ -1,21 +1,29 @@
 """Synaptic-operation counts, energy estimates and firing rates of a spiking network (SPEC §8).
 
-``SOPCounter`` hooks every convolution and linear layer. A spiking layer costs, per input spike, one accumulate
-for each synapse the spike reaches: ``SOP_l = (#input spikes of layer l) × fan-out_l`` with fan-out
-``C_out·k²/stride²`` for a convolution (per group: ``C_out/groups``) and ``out_features`` for a linear layer.
-The first layer sees real-valued input (pixels, or event counts) and is counted as multiply-accumulates:
-``MAC = (output elements) × (C_in/groups·k²)`` per sample and time step. Then (TET §5.1, SLT §Energy)
+``SOPCounter`` hooks every convolution, linear and recurrent (RNN/GRU/LSTM) layer. A spiking layer costs, per
+non-zero input element, one accumulate for each synapse the element reaches: ``SOP_l = (#non-zero inputs of layer l)
+× fan-out_l`` with fan-out ``C_out·k²/stride²`` for a convolution (per group: ``C_out/groups``) and
+``out_features`` for a linear layer, whatever the leading dims of the input (``[T·B, F]``, ``[T, B, F]`` or
+per-token ``[T·B, H, W, C]``). A real-valued layer (by default the first one that runs; ``mac_layers`` names
+them) is counted as multiply-accumulates: ``MAC = (output elements) × (C_in/groups·k²)``. Then (TET §5.1, SLT
+§Energy)
 
-    E_SNN(t)   = 4.6 pJ × MAC_first(t) + 0.9 pJ × Σ_l SOP_l(t)      (45 nm CMOS, Horowitz 2014)
-    E_neuro(t) = 77 fJ × Σ_l SOP_l(t)                               (neuromorphic chip, Qiao et al. 2015)
-    E_ANN      = 4.6 pJ × Σ_l MAC_l                                 (the same network as a one-pass ANN)
+    E_SNN(t)   = 4.6 pJ × MAC(t) + 0.9 pJ × Σ_l SOP_l(t)        (45 nm CMOS, Horowitz 2014)
+    E_neuro(t) = 77 fJ × Σ_l SOP_l(t)                           (neuromorphic chip, Qiao et al. 2015)
+    E_ANN      = 4.6 pJ × Σ_l MAC_l                             (the same network as a one-pass ANN)
 
-Spikes are counted per time step, so one forward pass of T steps gives the numbers for every latency t ≤ T (the
-networks are causal: their first t steps are a t-step run). Counts are per sample, averaged over all samples seen.
+Counting is per forward pass of the model: a layer called several times in one pass (a synapse shared by the four
+windows of a window cell) adds up the non-zero inputs and MACs of every call, and the pass adds its batch size B —
+read from the model's output ``[T, B, ...]`` (the fastlif model contract) — once to the samples seen.
 
-Layers run on ``[T, B, ...]`` or on time folded into the batch ``[T·B, ...]`` (time-major, as
-``x.flatten(0, 1)`` makes): both are read as ``[T, rest]`` per layer. Any non-zero input counts as one event —
-for average-pooled spikes (values k/4) that is one accumulate of a scaled weight.
+Time: a layer's input is read as time-major with time folded into the batch, ``[T·B, ...]`` (as
+``x.flatten(0, 1)`` makes), or as ``[T, B, ...]``; both give counts for every step, so one pass of T steps gives the
+numbers for every latency t ≤ T (the networks are causal: their first t steps are a t-step run). A layer that ran
+on ``[B, ...]`` computed one pass shared by all T steps (a one-step network evaluated once for a static input):
+its cost is charged to step 1, so it is the same at every latency. Counts are per sample, averaged over all samples.
+
+Any non-zero input counts as one event — for average-pooled spikes (values k/4) that is one accumulate of a scaled
+weight. Element-wise work (normalisation, neuron updates, gate non-linearities) is not counted, as in the papers.
 """
 from __future__ import annotations
 
@@ -32,12 +40,15 @@ E_AC_PJ = 0.9           # one 32-bit float add, 45 nm (Horowitz 2014), as TET an
 E_MAC_PJ = 4.6          # one 32-bit float multiply-add, 45 nm
 E_SOP_NEURO_PJ = 0.077  # 77 fJ per synaptic operation (Qiao et al. 2015), as SLT uses
 
-_COUNTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_FEEDFORWARD = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_COUNTED = _FEEDFORWARD + (nn.RNNBase,)
 
 
 def _fan_out(m: nn.Module) -> float:
     if isinstance(m, nn.Linear):
         return float(m.out_features)
+    if isinstance(m, nn.RNNBase):
+        return float(_recurrent_costs(m)[0])
     k = math.prod(m.kernel_size)
     s = math.prod(m.stride)
     return m.out_channels / m.groups * k / s
@@ -49,22 +60,57 @@ def _fan_in(m: nn.Module) -> int:
     return m.in_channels // m.groups * math.prod(m.kernel_size)
 
 
-def _item_dims(m: nn.Module) -> int:
-    """Trailing dims of one sample at one step: (F,) for linear, (C, L) / (C, H, W) / (C, D, H, W) for conv."""
-    return 1 if isinstance(m, nn.Linear) else len(m.kernel_size) + 1
+def _recurrent_costs(m: nn.RNNBase) -> tuple[int, int, int]:
+    """``(fan-out, input MACs, state MACs)`` of a recurrent layer, the MACs per input token.
+
+    Only the first layer's input-to-hidden products see the layer's input, which may be spikes: each non-zero
+    input element reaches ``gates·hidden`` weights per direction, its fan-out (gates: 4 LSTM, 3 GRU, 1 RNN). Every
+    other product multiplies real-valued state — hidden-to-hidden ``W_hh·h`` at every token (also the first, whose
+    h is the initial state), an LSTM's projection, and the input-to-hidden of stacked layers, fed by the layer
+    below's hidden output — so it is a MAC whether the input is spikes or not.
+    """
+    first = {"weight_ih_l0", "weight_ih_l0_reverse"}
+    weights = {name: p for name, p in m.named_parameters() if name.startswith("weight_")}
+    directions = 2 if m.bidirectional else 1
+    fan_out = directions * m.weight_ih_l0.shape[0]
+    input_macs = sum(p.numel() for name, p in weights.items() if name in first)
+    state_macs = sum(p.numel() for name, p in weights.items() if name not in first)
+    return fan_out, input_macs, state_macs
 
 
 @dataclass
 class LayerCount:
-    """Running counts of one layer, summed over all samples seen (divide by ``samples`` for per-sample values)."""
+    """Running counts of one layer, summed over all samples seen (divide by ``samples`` for per-sample values).
+
+    Every ``[T]`` tensor holds the amount at each step t (not cumulative)."""
 
     name: str
-    kind: str                         # "mac" (first, real-valued input) or "sop"
+    kind: str                         # "mac" (real-valued input) or "sop"
     fan_out: float
-    macs_per_step: float = 0.0        # MACs per sample and time step (its ANN cost)
     spikes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))  # [T] input nonzeros
+    macs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))    # [T] all its MACs
+    state_macs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))  # [T] see below
     samples: int = 0
     binary_input: bool = True         # False once a non-0/1 input value was seen (pooled spikes, counts)
+    # ``state_macs`` are the products on real-valued recurrent state (``_recurrent_costs``): MACs even when the
+    # layer's input is spikes. ``macs`` is what the layer costs as an ANN layer, ``state_macs`` included.
+
+    @property
+    def pass_macs(self) -> float:
+        """MACs of one sample's one-step pass: this layer's share of the equivalent ANN."""
+        return float(self.macs[0]) / self.samples if self.samples else 0.0
+
+    def cumulative_sops(self) -> torch.Tensor:
+        """``[T]`` SOPs per sample up to each latency (zeros for a MAC layer)."""
+        if self.kind == "mac" or self.samples == 0:
+            return torch.zeros(len(self.spikes), dtype=torch.float64)
+        return self.spikes.cumsum(0) * self.fan_out / self.samples
+
+    def cumulative_macs(self) -> torch.Tensor:
+        """``[T]`` MACs per sample up to each latency priced as MACs: all of a MAC layer's, a SOP layer's state."""
+        if self.samples == 0:
+            return torch.zeros(len(self.macs), dtype=torch.float64)
+        return (self.macs if self.kind == "mac" else self.state_macs).cumsum(0) / self.samples
 
 
 @dataclass
@@ -74,7 +120,7 @@ class EnergyReport:
     T: int
     layers: list                      # [LayerCount]
     sops: torch.Tensor                # [T] Σ_l SOP_l(t), cumulative over steps, per sample
-    macs: torch.Tensor                # [T] first-layer MACs up to t, per sample
+    macs: torch.Tensor                # [T] MACs up to t (real-valued layers, recurrent state), per sample
     ann_macs: float                   # Σ_l MAC_l of the equivalent ANN, per sample
 
     @property
@@ -90,11 +136,11 @@ class EnergyReport:
         return E_MAC_PJ * self.ann_macs
 
     def layer_sops(self, name: str) -> torch.Tensor:
-        """``[T]`` cumulative SOPs of one layer per sample (zeros for the MAC layer)."""
+        """``[T]`` cumulative SOPs of one layer per sample (zeros for a MAC layer)."""
         lc = next((lc for lc in self.layers if lc.name == name), None)
         if lc is None:
             raise ValueError(f"name: no counted layer {name!r}; counted: {[lc.name for lc in self.layers]}")
-        return _cumulative_sops(lc, self.T)
+        return lc.cumulative_sops()
 
     def rows(self) -> list[dict]:
         """One dict per latency: t, SOPs, MACs, E_SNN and E_neuro (pJ), E_ANN (pJ)."""
@@ -103,24 +149,27 @@ class EnergyReport:
                  "ann_energy_pj": self.ann_energy_pj} for t in range(self.T)]
 
 
-def _cumulative_sops(lc: LayerCount, T: int) -> torch.Tensor:
-    """``[T]`` SOPs per sample of one layer up to each latency (zeros for a MAC layer)."""
-    if lc.kind == "mac" or lc.samples == 0:
-        return torch.zeros(T, dtype=torch.float64)
-    return lc.spikes.cumsum(0) * lc.fan_out / lc.samples
-
-
 def _grow(v: torch.Tensor, T: int) -> torch.Tensor:
     """A copy of ``v`` zero-extended to at least length T (never shortened: other passes may be longer)."""
     return torch.cat([v, v.new_zeros(max(0, T - len(v)))])
 
 
-class SOPCounter:
-    """Context manager counting SOPs and MACs of ``model``'s conv/linear layers over the forward passes inside.
+@dataclass
+class _Call:
+    """One call of a layer within a pass: non-zero inputs per leading index, and its MACs in total."""
 
-    ``T`` is the number of time steps of each pass (layers reshape their input to ``[T, ...]``).
-    ``mac_layers`` names the layers with real-valued input counted as MACs; by default the first conv/linear layer
-    that runs. ``report()`` gives per-sample SOPs, MACs and energies at every latency t ≤ T.
+    shape: tuple                      # input shape, batch axis first
+    nonzeros: torch.Tensor            # [d0] or [d0, d1]: non-zero inputs summed over the rest
+    macs: float
+    state_macs: float
+
+
+class SOPCounter:
+    """Context manager counting SOPs and MACs of ``model``'s conv/linear/recurrent layers over the passes inside.
+
+    ``T`` is the number of time steps of each pass; the model's output must be ``[T, B, ...]``. ``mac_layers``
+    names the layers with real-valued input, counted as MACs; by default the first counted layer that runs.
+    ``report()`` gives per-sample SOPs, MACs and energies at every latency t ≤ T.
 
         with SOPCounter(model, T=10) as c:
             model(x)
@@ -136,16 +185,22 @@ class SOPCounter:
         self.counts: dict[str, LayerCount] = {}
         named = {name: m for name, m in model.named_modules() if isinstance(m, _COUNTED)}
         if not named:
-            raise ValueError("model: has no Conv1d/2d/3d or Linear layer to count")
+            raise ValueError("model: has no Conv1d/2d/3d, Linear or RNN/GRU/LSTM layer to count")
         self._modules = named
+        if isinstance(mac_layers, str):
+            raise TypeError(f"mac_layers: expected an iterable of layer names, got the string {mac_layers!r}")
         self._mac = None if mac_layers is None else set(mac_layers)
         if self._mac is not None:
             unknown = self._mac - set(named)
             if unknown:
-                raise ValueError(f"mac_layers: {sorted(unknown)} are not conv/linear layers of the model")
+                raise ValueError(f"mac_layers: {sorted(unknown)} are not conv/linear/recurrent layers of the model")
         self._handles = []
+        self._pass: Optional[dict] = None   # name -> [_Call] of the pass running now, None outside a pass
+        self._depth = 0                     # the model's forward re-entered (nested calls of the root)
 
     def __enter__(self) -> "SOPCounter":
+        self._handles.append(self.model.register_forward_pre_hook(self._begin_pass))
+        self._handles.append(self.model.register_forward_hook(self._end_pass, always_call=True))
         for name, m in self._modules.items():
             self._handles.append(m.register_forward_hook(self._hook(name)))
         return self
@@ -154,47 +209,112 @@ class SOPCounter:
         for h in self._handles:
             h.remove()
         self._handles.clear()
+        self._pass, self._depth = None, 0
+
+    def _begin_pass(self, module, args) -> None:
+        if self._depth == 0:
+            self._pass = {}
+        self._depth += 1
+
+    def _end_pass(self, module, args, output) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        calls, self._pass = self._pass, None
+        if output is None:      # the forward raised (always_call): nothing of the pass is kept
+            return
+        out = output[0] if isinstance(output, (tuple, list)) else output
+        if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.shape[0] != self.T:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(f"model: output {shape} is not [T, B, ...] with T = {self.T}; the counter reads the "
+                             "batch size from it (run the model for T steps)")
+        batch = out.shape[1]
+        per_step = {name: [self._split_steps(name, c, batch) for c in layer_calls]
+                    for name, layer_calls in calls.items()}
+        for name, parts in per_step.items():     # all calls checked before any count changes
+            lc = self.counts[name]
+            for nz, macs, state_macs in parts:
+                lc.spikes += nz
+                lc.macs += macs
+                lc.state_macs += state_macs
+            lc.samples += batch
+
+    def _split_steps(self, name: str, call: _Call, batch: int):
+        """``[T]`` non-zero inputs, MACs and state MACs of one call, summed over the batch, per step."""
+        T, nz, shape = self.T, call.nonzeros, call.shape
+        zeros = torch.zeros(T, dtype=torch.float64)
+        if shape[0] == T * batch:                                       # [T·B, ...], time-major
+            return nz.reshape(T, -1).sum(1), zeros + call.macs / T, zeros + call.state_macs / T
+        if nz.dim() == 2 and shape[0] == T and shape[1] == batch:         # [T, B, ...]
+            return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T
+        if shape[0] == batch:                                           # [B, ...]: one pass for all steps
+            first = torch.zeros(T, dtype=torch.float64)
+            first[0] = 1.0
+            return first * nz.sum(), first * call.macs, first * call.state_macs
+        raise ValueError(f"{name}: input {shape} is none of [T*B, ...], [T, B, ...] or [B, ...] for T = {T} and "
+                         f"B = {batch} (the batch of the model's output)")
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
-            self._count(name, module, inputs[0].detach(), output)
+            self._record(name, module, inputs[0], output)
         return hook
 
-    def _count(self, name: str, m: nn.Module, x: torch.Tensor, out: torch.Tensor) -> None:
+    def _layer_count(self, name: str, m: nn.Module) -> LayerCount:
         lc = self.counts.get(name)
         if lc is None:
             if self._mac is None:
                 is_mac = not any(c.kind == "mac" for c in self.counts.values())
             else:
                 is_mac = name in self._mac
+            zeros = lambda: torch.zeros(self.T, dtype=torch.float64)  # noqa: E731
             lc = self.counts[name] = LayerCount(name, "mac" if is_mac else "sop", _fan_out(m),
-                                                spikes=torch.zeros(self.T, dtype=torch.float64))
-        dims = _item_dims(m)
-        # MACs per sample and step: output elements of one sample times the inputs each one sums.
-        lc.macs_per_step = float(math.prod(out.shape[-dims:]) * _fan_in(m))
+                                                spikes=zeros(), macs=zeros(), state_macs=zeros())
+        return lc
+
+    def _record(self, name: str, m: nn.Module, x, out) -> None:
+        if self._pass is None:
+            raise ValueError(f"{name}: ran outside a forward of the model given to SOPCounter; the counts are per "
+                             "pass of that model, so call the model itself inside the `with` block")
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name}: expected a tensor input, got {type(x).__name__} (packed sequences are not "
+                            "counted)")
+        x = x.detach()
+        if isinstance(m, nn.RNNBase):
+            unbatched = x.dim() == 2
+            if unbatched:
+                x = x.unsqueeze(0)
+            elif not m.batch_first:
+                x = x.transpose(0, 1)                    # [L, N, C] -> [N, L, C]: batch axis first
+            _, input_macs, state_macs = _recurrent_costs(m)
+            tokens = x.numel() // x.shape[-1]
+            macs, state = tokens * (input_macs + state_macs), tokens * state_macs
+            batch_dims = 1
+        else:
+            sample_dims = 1 if isinstance(m, nn.Linear) else len(m.kernel_size) + 1
+            if x.dim() == sample_dims:                   # unbatched input
+                x, out = x.unsqueeze(0), out.unsqueeze(0)
+            macs, state = out.numel() * _fan_in(m), 0
+            batch_dims = x.dim() - sample_dims
+        lc = self._layer_count(name, m)
         if lc.kind == "mac":
-            return
-        item = math.prod(x.shape[-dims:])
-        n_items = x.numel() // item
-        if n_items % self.T:
-            raise ValueError(f"{name}: input {tuple(x.shape)} holds {n_items} samples-steps, not a multiple of "
-                             f"T = {self.T} (expected [T, B, ...] or time-major [T*B, ...])")
-        per_step = x.reshape(self.T, -1)
-        nz = (per_step != 0).sum(1).to(torch.float64).cpu()
-        if lc.binary_input and bool(((per_step != 0) & (per_step != 1)).any()):
-            lc.binary_input = False
-        lc.spikes += nz
-        lc.samples += n_items // self.T
+            nonzeros = torch.zeros(x.shape[:min(2, batch_dims)], dtype=torch.float64)
+        else:
+            nonzero = x != 0
+            keep = min(2, batch_dims)
+            nonzeros = nonzero.reshape(*x.shape[:keep], -1).sum(-1).to(torch.float64).cpu()
+            if lc.binary_input and bool((nonzero & (x != 1)).any()):
+                lc.binary_input = False
+        self._pass.setdefault(name, []).append(_Call(tuple(x.shape), nonzeros, float(macs), float(state)))
 
     def report(self) -> EnergyReport:
         layers = list(self.counts.values())
-        if not layers:
+        if not any(lc.samples for lc in layers):
             raise ValueError("no forward pass was counted: run the model inside the `with SOPCounter(...)` block")
         T = self.T
-        sops = sum((_cumulative_sops(lc, T) for lc in layers), torch.zeros(T, dtype=torch.float64))
-        steps = torch.arange(1, T + 1, dtype=torch.float64)
-        macs = steps * sum(lc.macs_per_step for lc in layers if lc.kind == "mac")
-        ann = sum(lc.macs_per_step for lc in layers)
+        zeros = torch.zeros(T, dtype=torch.float64)
+        sops = sum((lc.cumulative_sops() for lc in layers), zeros)
+        macs = sum((lc.cumulative_macs() for lc in layers), zeros)
+        ann = sum(lc.pass_macs for lc in layers)
         return EnergyReport(T, layers, sops, macs, float(ann))
 
 

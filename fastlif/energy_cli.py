@@ -1,7 +1,8 @@
 """``fastlif energy``: accuracy, synaptic operations and energy of a trained checkpoint at every latency t.
 
 One forward pass of T steps over the test set gives, for every t = 1..T, the accuracy of the running-mean readout,
-the SOPs per sample (input spikes × fan-out, SPEC §8), the first layer's MACs, E_SNN = 4.6 pJ·MAC + 0.9 pJ·SOP,
+the SOPs per sample (input spikes × fan-out, SPEC §8), the MACs of the real-valued layers (the first layer, or
+those the model's ``real_valued_layers()`` names), E_SNN = 4.6 pJ·MAC + 0.9 pJ·SOP,
 E_neuro = 77 fJ·SOP, next to the equivalent ANN's 4.6 pJ·MAC, and the firing rates of the spiking layers.
 Writes ``energy.csv``, ``firing_rates.csv`` and ``energy.png`` (accuracy against energy, SOPs against t) to
 ``--out``.
@@ -49,7 +50,10 @@ def measure(model, bundle, T: int, device, batch_size: int = 64, limit=None):
     model.eval()
     correct = torch.zeros(T, dtype=torch.float64)
     with contextlib.ExitStack() as stack:
-        counter = stack.enter_context(SOPCounter(model, T))
+        # Models that know which of their layers see real values, not spikes (the window SNN: stem, MLPs, patch
+        # merging, head), say so; the rest get the default: the first layer is the real-valued one.
+        mac_layers = getattr(model, "real_valued_layers", lambda: None)()
+        counter = stack.enter_context(SOPCounter(model, T, mac_layers=mac_layers))
         spiking = any(isinstance(m, LIFSequence) for m in model.modules())
         monitor = stack.enter_context(FiringRateMonitor(model)) if spiking else None
         for x, y in iterate(bundle.test, list(range(n)), batch_size, device):

@@ -1,4 +1,6 @@
 """SOP/MAC counting and energy on hand-countable nets with fixed spikes; the firing-rate monitor."""
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -106,9 +108,14 @@ def test_counter_rejects_bad_use():
         SOPCounter(net, T=3, mac_layers=["nope"])
     with pytest.raises(ValueError, match="no forward pass"):
         SOPCounter(net, T=3).report()
-    with pytest.raises(ValueError, match="multiple of T"):
+    with pytest.raises(ValueError, match=r"not \[T, B, \.\.\.\] with T = 4"):
         with SOPCounter(net, T=4):
             net(X)
+    with pytest.raises(TypeError, match="mac_layers"):
+        SOPCounter(net, T=3, mac_layers="0")
+    with pytest.raises(ValueError, match="outside a forward"):
+        with SOPCounter(net, T=3):
+            net[0](X)
     with pytest.raises(TypeError, match="model"):
         SOPCounter("net", T=1)
 
@@ -139,3 +146,184 @@ def test_firing_rate_monitor_mixed_latencies():
 
 def test_energy_constants_are_the_papers():
     assert (E_AC_PJ, E_MAC_PJ, E_SOP_NEURO_PJ) == (0.9, 4.6, 0.077)
+
+
+class PerToken(nn.Module):
+    """A Linear over the channels of a channels-last map, time folded into the batch: [T*B, H, W, C] -> [T, B, ...]."""
+
+    def __init__(self, T):
+        super().__init__()
+        self.T, self.fc = T, nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(x).unflatten(0, (self.T, -1))
+
+
+def test_linear_on_channels_last_tokens_counts_samples_not_tokens():
+    x = torch.zeros(2 * 2, 2, 3, 4)      # T=2, B=2 folded time-major; H=2, W=3 tokens of C=4 channels
+    x[0, 0, 0, :] = 1                    # step 1: 4 + 1 non-zero inputs
+    x[1, 1, 2, 1] = 1
+    x[2, 1, 1, 3] = 1                    # step 2: 1 + 1
+    x[3, 0, 2, 0] = 1
+    net = PerToken(T=2)
+    with SOPCounter(net, T=2, mac_layers=[]) as c:
+        net(x)
+    r = c.report()
+    assert r.layers[0].samples == 2                       # 2 samples, not 2·2·3 tokens per step
+    assert r.layers[0].spikes.tolist() == [5.0, 2.0]
+    assert r.sops.tolist() == [5 * 5 / 2, 7 * 5 / 2]     # non-zeros × fan-out 5, per sample
+    assert r.ann_macs == 2 * 3 * 5 * 4                    # 6 tokens × 5 outputs × 4 inputs per sample and step
+    assert r.macs.tolist() == [0.0, 0.0]
+
+
+class SharedSynapse(nn.Module):
+    """One Linear applied to 4 windows in turn (as a window cell's synapse), then a head on their sum."""
+
+    def __init__(self, T):
+        super().__init__()
+        self.T, self.syn, self.head = T, nn.Linear(3, 2), nn.Linear(2, 2)
+
+    def forward(self, x):                # x [T*B, 4 windows, 3]
+        y = sum(self.syn(x[:, i]) for i in range(4))
+        return self.head(y).unflatten(0, (self.T, -1))
+
+
+def _window_spikes():
+    x = torch.zeros(2 * 2, 4, 3)         # T=2, B=2
+    x[0, 0, :] = 1                       # step 1 (rows 0, 1): 3 + 1 + 1 non-zeros over the windows
+    x[0, 3, 1] = 1
+    x[1, 2, 0] = 1
+    x[2, 1, 2] = 1                       # step 2 (rows 2, 3): 1 + 4
+    x[3, :, 0] = 1
+    return x
+
+
+def test_layer_called_four_times_adds_every_call_once_per_pass():
+    net = SharedSynapse(T=2)
+    with SOPCounter(net, T=2, mac_layers=["head"]) as c:
+        net(_window_spikes())
+    r = c.report()
+    syn, head = (next(lc for lc in r.layers if lc.name == n) for n in ("syn", "head"))
+    assert syn.samples == 2 and head.samples == 2        # one pass of B=2, whatever the number of calls
+    assert syn.spikes.tolist() == [5.0, 5.0]
+    assert r.layer_sops("syn").tolist() == [5 * 2 / 2, 10 * 2 / 2]
+    # MACs per sample and step: head 2·2; the shared synapse 4 calls × 2·3 when priced as MACs
+    assert r.macs.tolist() == [4.0, 8.0]
+    assert r.ann_macs == 4 * 2 * 3 + 2 * 2
+    with SOPCounter(net, T=2, mac_layers=["syn", "head"]) as c:
+        net(_window_spikes())
+    assert c.report().macs.tolist() == [28.0, 56.0]
+    assert c.report().sops.tolist() == [0.0, 0.0]
+
+
+def test_layer_run_once_for_all_steps_is_charged_to_step_one():
+    class Once(nn.Module):           # a one-step network evaluated once, its output repeated for T steps
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(x).unsqueeze(0).expand(3, -1, -1)
+
+    net = Once()
+    x = torch.tensor([[1.0, 0, 1], [0, 0, 1]])
+    with SOPCounter(net, T=3, mac_layers=[]) as c:
+        net(x)
+    r = c.report()
+    assert r.sops.tolist() == [3.0, 3.0, 3.0]     # 3 non-zeros × 2 / 2 samples, spent once
+    assert r.ann_macs == 6.0
+
+
+class Recurrent(nn.Module):
+    """A recurrent layer over L tokens of spikes, time folded into the batch; the last token's output."""
+
+    def __init__(self, rnn, T):
+        super().__init__()
+        self.T, self.rnn = T, rnn
+
+    def forward(self, x):            # x [T*B, L, C] (batch_first) or [L, T*B, C]
+        y, _ = self.rnn(x)
+        last = y[:, -1] if self.rnn.batch_first else y[-1]
+        return last.unflatten(0, (self.T, -1))
+
+
+def test_lstm_on_spikes_input_products_are_sops_state_products_macs():
+    net = Recurrent(nn.LSTM(3, 2, batch_first=True), T=1)
+    x = torch.zeros(2, 3, 3)             # B=2 samples, L=3 tokens, C=3
+    x[0, 0, :2] = 1
+    x[0, 2, 1] = 1
+    x[1, 1, 2] = 1                       # 4 non-zero inputs in all
+    with SOPCounter(net, T=1, mac_layers=[]) as c:
+        net(x)
+    r = c.report()
+    assert r.layers[0].fan_out == 4 * 2                  # each input reaches 4 gates × 2 hidden units
+    assert r.sops.tolist() == [4 * 8 / 2]
+    # per sample: 3 tokens × W_hh (8×2) on the real-valued hidden state; as an ANN also W_ih (8×3)
+    assert r.macs.tolist() == [3 * 16]
+    assert r.ann_macs == 3 * (16 + 24)
+    torch.testing.assert_close(r.energy_pj, torch.tensor([E_MAC_PJ * 48 + E_AC_PJ * 16], dtype=torch.float64))
+
+
+def test_stacked_bidirectional_gru_sequence_first():
+    torch.manual_seed(0)
+    net = Recurrent(nn.GRU(3, 2, num_layers=2, bidirectional=True), T=2)
+    x = (torch.rand(5, 2 * 3, 3) < 0.5).float()       # L=5 tokens, T=2 × B=3, C=3
+    with SOPCounter(net, T=2, mac_layers=[]) as c:
+        net(x)
+    r = c.report()
+    fan_out = 2 * 3 * 2                                  # directions × gates × hidden
+    per_step = [float(x[:, :3].sum()), float(x[:, 3:].sum())]
+    assert r.layers[0].fan_out == fan_out and r.layers[0].samples == 3
+    assert r.sops.tolist() == pytest.approx([per_step[0] * fan_out / 3, sum(per_step) * fan_out / 3])
+    # state MACs per token: W_hh of layer 1 (6×2 per direction), W_ih of layer 2 (6×4) fed by the hidden output,
+    # W_hh of layer 2 — all on real values
+    state = 2 * (6 * 2) + 2 * (6 * 4) + 2 * (6 * 2)
+    assert r.macs.tolist() == pytest.approx([5 * state, 10 * state])
+    assert r.ann_macs == 5 * (state + 2 * 6 * 3)
+
+
+def test_window_snn_tiny_end_to_end():
+    from fastlif import models
+    from fastlif.mixer.cell import SpikingWindowCell
+
+    torch.manual_seed(0)
+    model = models.get("window_snn_tiny", num_classes=10, in_channels=2).eval()
+    T, B = 2, 3
+    x = torch.rand(T, B, 2, 8, 8)        # a sequence: every frame its own one-step pass, [T*B, ...] inside
+    cell = next(m for m in model.modules() if isinstance(m, SpikingWindowCell))
+    seen = []                            # an independent count of the syn2 inputs, over its 4 window calls
+    cell.syn2.conv.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    mac_layers = model.real_valued_layers()
+    with SOPCounter(model, T=T, mac_layers=mac_layers) as c, torch.no_grad():
+        model(x)
+    r = c.report()
+    assert len(seen) == 4
+    name = next(n for n, m in model.named_modules() if m is cell.syn2.conv)
+    # syn2 is a 3×3 conv 16 -> 16, stride 1: fan-out 16·9; time-major rows, step t = rows t·B .. t·B+B−1
+    nz = [sum(float((s[t * B:(t + 1) * B] != 0).sum()) for s in seen) for t in range(T)]
+    assert nz[0] > 0
+    assert r.layer_sops(name).tolist() == pytest.approx([nz[0] * 144 / B, (nz[0] + nz[1]) * 144 / B])
+    assert all(lc.samples == B for lc in r.layers)
+    assert r.sops[0] > 0 and r.sops[1] > r.sops[0]
+    # MACs: the real-valued layers per sample and step, from the architecture (8×8 input, patch 1, widths
+    # 16, 32, 64 over maps 8, 4, 2, blocks [2, 2, 2], MLP ratio 3, 10 classes)
+    stem = 8 * 8 * 16 * 2
+    mlps = sum(2 * side * side * (d * 3 * d + 3 * d * d) for side, d in ((8, 16), (4, 32), (2, 64)))
+    merging = 4 * 4 * (4 * 16) * 32 + 2 * 2 * (4 * 32) * 64
+    head = 64 * 10
+    per_step = stem + mlps + merging + head
+    assert r.macs.tolist() == pytest.approx([per_step, 2 * per_step])
+    assert {lc.name for lc in r.layers if lc.kind == "mac"} == set(mac_layers)
+    assert all(lc.binary_input for lc in r.layers if lc.kind == "sop")
+    rows = r.rows()
+    assert [row["t"] for row in rows] == [1, 2]
+    for row in rows:
+        assert row["energy_pj"] == pytest.approx(E_MAC_PJ * row["macs"] + E_AC_PJ * row["sops"])
+    # the equivalent ANN adds the spiking layers: per block two 3×3 convs d -> d over the 4 windows (plain: side
+    # L/2, covering the map once; dilated: side 3L/4) and the mixer's Linear d -> d per token
+    blocks = [(8, 16, "plain"), (8, 16, "dilated"), (4, 32, "plain"), (4, 32, "dilated"), (2, 64, "plain"),
+              (2, 64, "plain")]
+    window_side = {"plain": lambda side: side // 2, "dilated": lambda side: 3 * side // 4}
+    spiking = sum(2 * 4 * window_side[mode](side) ** 2 * d * 9 * d + side * side * d * d for side, d, mode in blocks)
+    assert r.ann_macs == pytest.approx(per_step + spiking)
+    assert math.isclose(r.ann_energy_pj, E_MAC_PJ * r.ann_macs)
