@@ -44,6 +44,11 @@ _FEEDFORWARD = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _COUNTED = _FEEDFORWARD + (nn.RNNBase,)
 
 
+def _steps(T: int) -> torch.Tensor:
+    """``[T]`` zeros: an amount per time step."""
+    return torch.zeros(T, dtype=torch.float64)
+
+
 def _fan_out(m: nn.Module) -> float:
     if isinstance(m, nn.Linear):
         return float(m.out_features)
@@ -87,9 +92,9 @@ class LayerCount:
     name: str
     kind: str                         # "mac" (real-valued input) or "sop"
     fan_out: float
-    spikes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))  # [T] input nonzeros
-    macs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))    # [T] all its MACs
-    state_macs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.float64))  # [T] see below
+    spikes: torch.Tensor = field(default_factory=lambda: _steps(0))      # [T] non-zero inputs
+    macs: torch.Tensor = field(default_factory=lambda: _steps(0))        # [T] all its MACs
+    state_macs: torch.Tensor = field(default_factory=lambda: _steps(0))  # [T] MACs on recurrent state, see below
     samples: int = 0
     binary_input: bool = True         # False once a non-0/1 input value was seen (pooled spikes, counts)
     # ``state_macs`` are the products on real-valued recurrent state (``_recurrent_costs``): MACs even when the
@@ -103,13 +108,13 @@ class LayerCount:
     def cumulative_sops(self) -> torch.Tensor:
         """``[T]`` SOPs per sample up to each latency (zeros for a MAC layer)."""
         if self.kind == "mac" or self.samples == 0:
-            return torch.zeros(len(self.spikes), dtype=torch.float64)
+            return _steps(len(self.spikes))
         return self.spikes.cumsum(0) * self.fan_out / self.samples
 
     def cumulative_macs(self) -> torch.Tensor:
         """``[T]`` MACs per sample up to each latency priced as MACs: all of a MAC layer's, a SOP layer's state."""
         if self.samples == 0:
-            return torch.zeros(len(self.macs), dtype=torch.float64)
+            return _steps(len(self.macs))
         return (self.macs if self.kind == "mac" else self.state_macs).cumsum(0) / self.samples
 
 
@@ -242,13 +247,13 @@ class SOPCounter:
     def _split_steps(self, name: str, call: _Call, batch: int):
         """``[T]`` non-zero inputs, MACs and state MACs of one call, summed over the batch, per step."""
         T, nz, shape = self.T, call.nonzeros, call.shape
-        zeros = torch.zeros(T, dtype=torch.float64)
+        zeros = _steps(T)
         if shape[0] == T * batch:                                       # [T·B, ...], time-major
             return nz.reshape(T, -1).sum(1), zeros + call.macs / T, zeros + call.state_macs / T
         if nz.dim() == 2 and shape[0] == T and shape[1] == batch:         # [T, B, ...]
             return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T
         if shape[0] == batch:                                           # [B, ...]: one pass for all steps
-            first = torch.zeros(T, dtype=torch.float64)
+            first = _steps(T)
             first[0] = 1.0
             return first * nz.sum(), first * call.macs, first * call.state_macs
         raise ValueError(f"{name}: input {shape} is none of [T*B, ...], [T, B, ...] or [B, ...] for T = {T} and "
@@ -266,9 +271,9 @@ class SOPCounter:
                 is_mac = not any(c.kind == "mac" for c in self.counts.values())
             else:
                 is_mac = name in self._mac
-            zeros = lambda: torch.zeros(self.T, dtype=torch.float64)  # noqa: E731
-            lc = self.counts[name] = LayerCount(name, "mac" if is_mac else "sop", _fan_out(m),
-                                                spikes=zeros(), macs=zeros(), state_macs=zeros())
+            T = self.T
+            lc = self.counts[name] = LayerCount(name, "mac" if is_mac else "sop", _fan_out(m), spikes=_steps(T),
+                                                macs=_steps(T), state_macs=_steps(T))
         return lc
 
     def _record(self, name: str, m: nn.Module, x, out) -> None:
@@ -292,7 +297,7 @@ class SOPCounter:
         else:
             sample_dims = 1 if isinstance(m, nn.Linear) else len(m.kernel_size) + 1
             if x.dim() == sample_dims:                   # unbatched input
-                x, out = x.unsqueeze(0), out.unsqueeze(0)
+                x = x.unsqueeze(0)
             macs, state = out.numel() * _fan_in(m), 0
             batch_dims = x.dim() - sample_dims
         lc = self._layer_count(name, m)
@@ -310,12 +315,10 @@ class SOPCounter:
         layers = list(self.counts.values())
         if not any(lc.samples for lc in layers):
             raise ValueError("no forward pass was counted: run the model inside the `with SOPCounter(...)` block")
-        T = self.T
-        zeros = torch.zeros(T, dtype=torch.float64)
-        sops = sum((lc.cumulative_sops() for lc in layers), zeros)
-        macs = sum((lc.cumulative_macs() for lc in layers), zeros)
+        sops = sum((lc.cumulative_sops() for lc in layers), _steps(self.T))
+        macs = sum((lc.cumulative_macs() for lc in layers), _steps(self.T))
         ann = sum(lc.pass_macs for lc in layers)
-        return EnergyReport(T, layers, sops, macs, float(ann))
+        return EnergyReport(self.T, layers, sops, macs, float(ann))
 
 
 class FiringRateMonitor:

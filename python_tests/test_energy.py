@@ -327,3 +327,52 @@ def test_window_snn_tiny_end_to_end():
     spiking = sum(2 * 4 * window_side[mode](side) ** 2 * d * 9 * d + side * side * d * d for side, d, mode in blocks)
     assert r.ann_macs == pytest.approx(per_step + spiking)
     assert math.isclose(r.ann_energy_pj, E_MAC_PJ * r.ann_macs)
+
+
+def test_window_snn_with_lstm_synapses_counts_their_state_as_macs():
+    from fastlif import models
+
+    torch.manual_seed(0)
+    model = models.get("window_snn_tiny", num_classes=10, in_channels=2, synapse="lstm").eval()
+    with SOPCounter(model, T=1, mac_layers=model.real_valued_layers()) as c, torch.no_grad():
+        model(torch.rand(2, 2, 8, 8))
+    r = c.report()
+    lstms = [lc for lc in r.layers if lc.name.endswith(".rnn")]
+    assert len(lstms) == 2 * 6 and all(lc.kind == "sop" and lc.binary_input for lc in lstms)
+    assert {lc.fan_out for lc in lstms} == {4 * 16, 4 * 32, 4 * 64}     # 4 gates × hidden (= the block's width)
+    assert float(lstms[0].spikes[0]) > 0 and r.sops[0] > 0               # the first synapse sees encoded spikes
+    # MACs: the real-valued layers (as in the CNN cell) plus, in every LSTM, W_hh (4d×d) once per window token;
+    # the 4 windows hold side² tokens (plain) or 4·(3·side/4)² (dilated)
+    real = 8 * 8 * 16 * 2 + sum(2 * side * side * 6 * d * d for side, d in ((8, 16), (4, 32), (2, 64))) \
+        + 4 * 4 * 64 * 32 + 2 * 2 * 128 * 64 + 64 * 10
+    blocks = [(8, 16, "plain"), (8, 16, "dilated"), (4, 32, "plain"), (4, 32, "dilated"), (2, 64, "plain"),
+              (2, 64, "plain")]
+    tokens = {"plain": lambda side: side * side, "dilated": lambda side: 4 * (3 * side // 4) ** 2}
+    state = sum(2 * tokens[mode](side) * 4 * d * d for side, d, mode in blocks)
+    assert r.macs.tolist() == pytest.approx([real + state])
+
+
+def test_a_failed_pass_counts_nothing_and_the_next_pass_counts():
+    class Fails(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.fail = linear_net(), False
+
+        def forward(self, x):
+            y = self.net(x)
+            if self.fail:
+                raise RuntimeError("boom")
+            return y
+
+    model = Fails()
+    with SOPCounter(model, T=3) as c:
+        model.fail = True
+        with pytest.raises(RuntimeError, match="boom"):
+            model(X)
+        model.fail = False
+        with pytest.raises(ValueError, match="T = 3"):
+            model(torch.cat([X, X]))          # 6 steps, the counter was told 3
+        model(X)
+    r = c.report()
+    assert r.layers[1].samples == 2
+    assert r.sops.tolist() == [5.0, 15.0, 20.0]     # as test_two_layer_linear_net_exact_counts
