@@ -234,7 +234,10 @@ class SOPCounter:
             raise ValueError(f"model: output {shape} is not [T, B, ...] with T = {self.T}; the counter reads the "
                              "batch size from it (run the model for T steps)")
         batch = out.shape[1]
-        per_step = {name: [self._split_steps(name, c, batch) for c in layer_calls]
+        # An output expanded over T (stride 0) was computed once for all steps: where T = B makes an input both
+        # [T, B, ...] and [B, ...], it is then read as [B, ...].
+        once = out.stride(0) == 0 and self.T > 1
+        per_step = {name: [self._split_steps(name, c, batch, once) for c in layer_calls]
                     for name, layer_calls in calls.items()}
         for name, parts in per_step.items():     # all calls checked before any count changes
             lc = self.counts[name]
@@ -244,14 +247,14 @@ class SOPCounter:
                 lc.state_macs += state_macs
             lc.samples += batch
 
-    def _split_steps(self, name: str, call: _Call, batch: int):
+    def _split_steps(self, name: str, call: _Call, batch: int, once: bool):
         """``[T]`` non-zero inputs, MACs and state MACs of one call, summed over the batch, per step."""
         T, nz, shape = self.T, call.nonzeros, call.shape
         zeros = _steps(T)
         if shape[0] == T * batch:                                       # [T·B, ...], time-major
             return nz.reshape(T, -1).sum(1), zeros + call.macs / T, zeros + call.state_macs / T
-        if nz.dim() == 2 and shape[0] == T and shape[1] == batch:         # [T, B, ...]
-            return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T
+        if nz.dim() == 2 and shape[0] == T and shape[1] == batch and not (once and shape[0] == batch):
+            return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T       # [T, B, ...]
         if shape[0] == batch:                                           # [B, ...]: one pass for all steps
             first = _steps(T)
             first[0] = 1.0

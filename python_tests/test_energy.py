@@ -223,7 +223,8 @@ def test_layer_run_once_for_all_steps_is_charged_to_step_one():
             self.fc = nn.Linear(3, 2)
 
         def forward(self, x):
-            return self.fc(x).unsqueeze(0).expand(3, -1, -1)
+            y = self.fc(x)
+            return y.unsqueeze(0).expand(3, *y.shape)
 
     net = Once()
     x = torch.tensor([[1.0, 0, 1], [0, 0, 1]])
@@ -232,6 +233,12 @@ def test_layer_run_once_for_all_steps_is_charged_to_step_one():
     r = c.report()
     assert r.sops.tolist() == [3.0, 3.0, 3.0]     # 3 non-zeros × 2 / 2 samples, spent once
     assert r.ann_macs == 6.0
+    # T = B = H: a per-token input [B, H, C] also reads as [T, B, C]; the expanded output says it ran once
+    tokens = torch.zeros(3, 3, 3)
+    tokens[0, 1, 0] = tokens[2, 2, 2] = 1
+    with SOPCounter(net, T=3, mac_layers=[]) as c:
+        net(tokens)
+    assert c.report().sops.tolist() == [4 / 3, 4 / 3, 4 / 3]   # 2 non-zeros × 2 / 3 samples, all at step 1
 
 
 class Recurrent(nn.Module):
