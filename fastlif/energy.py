@@ -5,8 +5,9 @@ non-zero input element, one accumulate for each synapse the element reaches: ``S
 × fan-out_l`` with fan-out ``C_out·k²/stride²`` for a convolution (per group: ``C_out/groups``) and
 ``out_features`` for a linear layer, whatever the leading dims of the input (``[T·B, F]``, ``[T, B, F]`` or
 per-token ``[T·B, H, W, C]``). A real-valued layer (by default the first one that runs; ``mac_layers`` names
-them) is counted as multiply-accumulates: ``MAC = (output elements) × (C_in/groups·k²)``. Then (TET §5.1, SLT
-§Energy)
+them) is counted as multiply-accumulates: ``MAC = (output elements) × (C_in/groups·k²)``. A recurrent layer on
+spikes has both: its input-to-hidden products are SOPs (fan-out gates·hidden per direction), its products on the
+real-valued hidden state are MACs (``_recurrent_costs``). Then (TET §5.1, SLT §Energy)
 
     E_SNN(t)   = 4.6 pJ × MAC(t) + 0.9 pJ × Σ_l SOP_l(t)        (45 nm CMOS, Horowitz 2014)
     E_neuro(t) = 77 fJ × Σ_l SOP_l(t)                           (neuromorphic chip, Qiao et al. 2015)
