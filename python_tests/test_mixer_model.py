@@ -1,6 +1,7 @@
 """The ACML'23 backbone: stage shapes, plain/dilated schedule, parameter count, model contract, training."""
 import pytest
 import torch
+import fastlif
 import torch.nn.functional as F
 
 from fastlif.mixer import (SpikingWindowMixer, resmlp12, spiking_mixer, spiking_mixer_lstm, spiking_mixer_tiny,
@@ -252,3 +253,12 @@ def test_patch_merging_order_and_odd_sides():
     assert y[0, :, :, 1].tolist() == [[5, 0], [0, 0]]
     with pytest.raises(ValueError, match="mlp_ratio"):
         spiking_mixer(**SMALL, mlp_ratio=0)
+
+
+def test_recurrent_first_synapse_fed_real_values_is_priced_as_macs():
+    """With a non-Bernoulli encoding the cell's first synapse sees real values, recurrent synapses included."""
+    direct = fastlif.models.get("window_snn_tiny", num_classes=10, synapse="lstm", encoding="direct")
+    real = [n for n in direct.real_valued_layers() if ".cell.syn1" in n]
+    assert real and all(n.endswith("syn1.rnn") for n in real)
+    bernoulli = fastlif.models.get("window_snn_tiny", num_classes=10, synapse="lstm")
+    assert not [n for n in bernoulli.real_valued_layers() if ".cell." in n]

@@ -164,7 +164,7 @@ class SpikingMixerNet(nn.Module):
         nn.init.zeros_(self.head.weight)
 
     def real_valued_layers(self) -> list[str]:
-        """Names of the conv/linear layers fed real values, not spikes: the stem, the MLPs, patch merging, the head
+        """Names of the conv/linear/recurrent layers fed real values, not spikes: the stem, the MLPs, patch merging, the head
         and, unless the encoding is Bernoulli, each cell's first synapse. An energy count should price these as
         MACs (``fastlif.energy.SOPCounter(model, T, mac_layers=model.real_valued_layers())``); the rest see spikes.
         """
@@ -174,7 +174,7 @@ class SpikingMixerNet(nn.Module):
                 fed_spikes = [m.fc, m.cell.syn2] + ([m.cell.syn1] if m.encoding == "bernoulli" else [])
                 spiking.update(id(layer) for part in fed_spikes for layer in part.modules())
         return [name for name, m in self.named_modules()
-                if isinstance(m, (nn.Conv2d, nn.Linear)) and id(m) not in spiking]
+                if isinstance(m, (nn.Conv2d, nn.Linear, nn.RNNBase)) and id(m) not in spiking]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """`[N, C, H, W]` → pooled features `[N, dims[-1]]`."""
