@@ -51,9 +51,10 @@ def make_input(case: Case) -> torch.Tensor:
     return x.to(device=case.device, dtype=case.dtype).requires_grad_(True)
 
 
-def _saved_bytes(fn: Callable, x: torch.Tensor) -> int:
-    """Bytes of distinct storages autograd keeps for backward after one forward, the input's own excluded."""
-    seen = {x.untyped_storage().data_ptr()}
+def saved_bytes(call: Callable[[], object], exclude=()) -> int:
+    """Bytes of distinct storages autograd keeps for backward during ``call()``, those of ``exclude`` (the input,
+    the parameters: memory held anyway) left out."""
+    seen = {t.untyped_storage().data_ptr() for t in exclude}
     total = 0
 
     def pack(t):
@@ -65,7 +66,7 @@ def _saved_bytes(fn: Callable, x: torch.Tensor) -> int:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn(x)
+        call()
     return total
 
 
@@ -132,7 +133,7 @@ def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], ti
             fn = p.build(case)
             x = make_input(case)
             with p.context():  # the backward mode runs its forward now
-                saved = _saved_bytes(fn, x) / 2**20 if p.hooks_see_saved else None
+                saved = saved_bytes(lambda: fn(x), [x]) / 2**20 if p.hooks_see_saved else None
                 calls = {mode: mode_calls(fn, x, mode) for mode in modes}
             for mode, (setup, call) in calls.items():
                 call = _within(p.context, call)

@@ -18,7 +18,7 @@ from torch import nn
 from fastlif import dispatch
 from fastlif.neuron import LIFSequence
 
-from .kernels import run_meta
+from .kernels import run_meta, saved_bytes
 from .machine import PeakRss
 from .timing import Timer
 
@@ -26,7 +26,7 @@ NEURONS = ("fastlif", "reference", "spikingjelly")
 
 COLUMNS = ["machine", "device_name", "torch", "triton", "fastlif", "spikingjelly", "snntorch", "threads",
            "model", "neuron", "backend", "T", "batch", "input_size", "dtype", "reps", "median_ms", "p20_ms",
-           "p80_ms", "samples_per_s", "peak_mib", "slt_epoch_ratio"]
+           "p80_ms", "samples_per_s", "saved_mib", "peak_mib", "slt_epoch_ratio"]
 
 
 @dataclass(frozen=True)
@@ -137,18 +137,24 @@ def _peak(device: torch.device, call: Callable[[], object]) -> float | None:
 
 
 def bench_model(case: ModelCase, model: nn.Module, neuron: str, timer: Timer, device: torch.device) -> dict:
-    """One row: median training-step time, samples/s and peak memory of ``model`` with ``neuron`` layers."""
+    """One row: median training-step time, samples/s and memory of ``model`` with ``neuron`` layers.
+
+    Memory twice: ``saved_mib``, what autograd keeps for backward in one forward (exact, the same on every device,
+    independent of measuring order) and ``peak_mib`` over a training step (CUDA allocator; on CPU the resident set,
+    which understates every variant measured after the first, as freed heap pages get reused).
+    """
     net, backend = with_neurons(model, neuron)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=1e-3)
     x, y = case.batch_tensors(device)
     step = lambda: _train_step(net, opt, x, y, case.T)  # noqa: E731
+    saved = saved_bytes(lambda: net(x, T=case.T), [x, *net.parameters()]) / 2**20
     peak = _peak(device, step)  # the first step also allocates the gradients: count them
     timing = timer.measure(step)
     return dict(run_meta(device), model=case.name, neuron=neuron, backend=backend, T=case.T, batch=case.batch,
                 input_size=case.input_size, dtype="fp32", reps=timing.reps, median_ms=timing.median * 1e3,
                 p20_ms=timing.p20 * 1e3, p80_ms=timing.p80 * 1e3, samples_per_s=case.batch / timing.median,
-                peak_mib=peak)
+                saved_mib=saved, peak_mib=peak)
 
 
 def slt_epoch_ratio(case: ModelCase, model: nn.Module, device: torch.device, batches: int, seed: int = 0) -> float:

@@ -117,7 +117,8 @@ def run_models(args, device, timer, out: Path) -> list[dict]:
                 continue
             rows.append(row)
             print(f"{case.name} T={case.T} batch={case.batch} {case.input_size}px {neuron:<12} "
-                  f"{row['samples_per_s']:8.2f} samples/s  peak {row['peak_mib'] or float('nan'):.0f} MiB")
+                  f"{row['samples_per_s']:8.2f} samples/s  saved {row['saved_mib']:.1f} MiB  "
+                  f"peak {row['peak_mib'] or float('nan'):.0f} MiB")
         ratio = models.slt_epoch_ratio(case, model, device, batches)
         rows.append(dict(kernels.run_meta(device), model=case.name, neuron="fastlif",
                          backend=dispatch.pick("auto", device), T=case.T, batch=case.batch,
@@ -161,9 +162,11 @@ def main(argv=None) -> int:
             "of the same bytes timed in the same run; saved_mib: memory autograd keeps for backward (input excluded)"])
     if "models" in args.parts:
         records.write_notes(out / "models.md", f"Model training steps on {machine_name(device)}", head + [
-            "fp32 training steps (forward, TET loss, backward, SGD); peak_mib above the memory held before the "
-            "first step (CUDA allocator, or CPU resident set: approximate); slt_epoch_ratio: an epoch at "
-            "t ~ U{1..T} over one at fixed T, same batches"])
+            "fp32 training steps (forward, TET loss, backward, SGD); saved_mib: what autograd keeps for backward "
+            "in one forward (input and parameters excluded); peak_mib above the memory held before the first step "
+            "(CUDA allocator, or CPU resident set: approximate, and low for every neuron measured after the first, "
+            "as freed heap pages get reused); slt_epoch_ratio: an epoch at t ~ U{1..T} over one at fixed T, same "
+            "batches"])
     if not args.no_plot:
         for path in plot.plot_folder(out):
             print(f"wrote {path}")

@@ -59,6 +59,14 @@ def test_model_bytes_follow_spec_section_9():
         kernels.model_bytes(fp32, "sideways")
 
 
+def test_saved_bytes_counts_distinct_storages_beyond_the_excluded():
+    a = torch.ones(10, requires_grad=True)
+    b = torch.ones(10, requires_grad=True)
+    assert kernels.saved_bytes(lambda: a * b, [a]) == 10 * 4   # mul keeps both factors; a is excluded
+    assert kernels.saved_bytes(lambda: a * b * b, []) == 2 * 10 * 4 + 10 * 4  # a, b once, and the product a·b
+    assert kernels.saved_bytes(lambda: a + b, []) == 0  # add keeps nothing
+
+
 def test_csv_round_trip_keeps_columns(tmp_path):
     _, rows = _tiny_rows(["reference"])
     path = tmp_path / "kernels.csv"
@@ -163,6 +171,7 @@ def test_model_rows_and_slt_ratio_are_positive(tmp_path):
     net = _TinyNet()
     row = models.bench_model(case, net, "fastlif", Timer(CPU, budget_s=0.01), CPU)
     assert row["samples_per_s"] > 0 and row["median_ms"] > 0 and row["backend"] in fastlif.backends()
+    assert row["saved_mib"] * 2**20 >= 4 * 3 * 32 * 4  # at least the neurons' membrane h: T·B·32 fp32 values
     assert row["peak_mib"] is None or row["peak_mib"] >= 0
     ratio = models.slt_epoch_ratio(case, net, CPU, batches=3)
     assert ratio > 0
