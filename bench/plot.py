@@ -33,7 +33,8 @@ def _title(row: dict, what: str) -> str:
 def _panels(rows: list[dict], metric: str, ylabel: str, log_y: bool, path: Path, what: str) -> Path:
     modes = [m for m in ("forward", "backward", "full") if any(r["mode"] == m for r in rows)]
     sizes = sorted({r["N"] for r in rows})
-    fig, axes = plt.subplots(len(modes), len(sizes), figsize=(max(7.0, 5.5 * len(sizes)), 3.6 * len(modes) + 0.6), squeeze=False)
+    size = (max(7.0, 5.5 * len(sizes)), 3.6 * len(modes) + 0.6)
+    fig, axes = plt.subplots(len(modes), len(sizes), figsize=size, squeeze=False)
     for i, mode in enumerate(modes):
         for j, N in enumerate(sizes):
             ax = axes[i][j]

@@ -100,7 +100,8 @@ def run_models(args, device, timer, out: Path) -> list[dict]:
     if args.models:
         unknown = set(args.models) - {c.name for c in cases}
         if unknown:
-            raise SystemExit(f"--models: unknown {sorted(unknown)}; expected names from {sorted({c.name for c in cases})}")
+            known = sorted({c.name for c in cases})
+            raise SystemExit(f"--models: unknown {sorted(unknown)}; expected names from {known}")
         cases = [c for c in cases if c.name in args.models]
     neurons = [n for n in models.NEURONS if n != "spikingjelly" or providers.SpikingJelly().unavailable(device) is None]
     if "spikingjelly" not in neurons:

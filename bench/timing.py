@@ -2,8 +2,9 @@
 
 Each repetition is timed on its own so the quantiles show the spread (a busy shared CPU shows up as a wide
 p20–p80 band). ``measure_many`` interleaves the repetitions of several callables, round after round, so that on a
-machine shared with other jobs every contender sees the same load and their ratios stay fair. On CUDA the L2 cache is flushed before every repetition, as triton.testing.do_bench does, so a
-tensor that fits in L2 is not timed at cache bandwidth.
+machine shared with other jobs every contender sees the same load and their ratios stay fair. On CUDA the L2 cache
+is flushed before every repetition, as triton.testing.do_bench does, so a tensor that fits in L2 is not timed at
+cache bandwidth.
 """
 from __future__ import annotations
 
