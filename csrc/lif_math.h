@@ -25,7 +25,30 @@ struct Scalars {
   acc_t decay, threshold, v_reset, sg_param;
 };
 
-FASTLIF_HD float math_exp(float v) { return expf(v); }
+// e^v in fp32 from plain arithmetic (Cephes' expf: v = n·ln2 + r, a degree-6 polynomial in r, then 2^n through
+// the exponent bits), accurate to about 2 ulp. Unlike a libm call it vectorises in the CPU kernel's inner loop
+// (the sigmoid surrogate's backward was bound by scalar expf calls), and CPU and CUDA run the same formula.
+FASTLIF_HD float math_exp(float v) {
+  v = v < -87.3f ? -87.3f : (v > 88.3f ? 88.3f : v);  // 2^n stays a normal float; e^±88 saturate the sigmoid
+  const float fx = v * 1.44269504088896341f + 0.5f;
+  int n = static_cast<int>(fx);
+  n -= static_cast<float>(n) > fx ? 1 : 0;  // floor without a libm call
+  const float nf = static_cast<float>(n);
+  const float r = (v - nf * 0.693359375f) + nf * 2.12194440e-4f;  // ln2 split in two for an exact reduction
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  union {
+    uint32_t u;
+    float f;
+  } scale;
+  scale.u = static_cast<uint32_t>(n + 127) << 23;
+  return y * scale.f;
+}
 FASTLIF_HD double math_exp(double v) { return exp(v); }
 FASTLIF_HD float math_abs(float v) { return fabsf(v); }
 FASTLIF_HD double math_abs(double v) { return fabs(v); }
@@ -69,9 +92,9 @@ FASTLIF_HD acc_t surrogate_grad(acc_t z, acc_t p) {
   const acc_t one = acc_t(1);
   if constexpr (K == Surrogate::Triangle) {  // (1/γ²)·max(0, γ − |z|)
     const acc_t r = p - math_abs(z);
-    return r > acc_t(0) ? r / (p * p) : acc_t(0);
+    return (r > acc_t(0) ? r : acc_t(0)) / (p * p);  // divide unconditionally: a guarded division won't vectorise
   } else if constexpr (K == Surrogate::Rectangle) {  // (1/a)·1[|z| < a/2]
-    return math_abs(z) < p / acc_t(2) ? one / p : acc_t(0);
+    return (math_abs(z) < p / acc_t(2) ? one : acc_t(0)) / p;
   } else if constexpr (K == Surrogate::Sigmoid) {  // α·σ(αz)·(1 − σ(αz))
     const acc_t sig = one / (one + math_exp(-p * z));
     return p * sig * (one - sig);

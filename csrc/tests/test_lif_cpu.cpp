@@ -95,7 +95,21 @@ static void membrane_storage_keeps_the_spike() {
   EXPECT(!(to_float(store_membrane<H>(below, false, thr2 + 0.002f)) > thr2 + 0.002f));
 }
 
+static void exp_is_accurate() {
+  // math_exp replaces libm's expf so the sigmoid backward vectorises; it must stay within 2 ulp of e^v.
+  double worst = 0;
+  for (float v = -87.0f; v < 88.0f; v += 0.00731f) {
+    const double e = std::exp(double(v));
+    worst = std::fmax(worst, std::fabs(double(math_exp(v)) - e) / e);
+  }
+  EXPECT(worst < 2.4e-7);
+  EXPECT(math_exp(0.0f) == 1.0f);
+  EXPECT(math_exp(-1000.0f) > 0.0f && math_exp(-1000.0f) < 1e-37f);  // clamped, never 0/denormal surprises
+  EXPECT(std::isfinite(math_exp(1000.0f)));
+}
+
 int main() {
+  exp_is_accurate();
   forward_by_hand();
   backward_matches_finite_differences();
   half_conversions();
