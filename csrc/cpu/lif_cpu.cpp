@@ -47,6 +47,7 @@ void forward_kernel(const LifForwardArgs& a) {
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int64_t n0 = chunk * kChunk, len = std::min(kChunk, N - n0);
     acc_t u[kChunk];
+    scalar_t hb[kChunk];
     for (int64_t i = 0; i < len; ++i) u[i] = v0 ? v0[n0 + i] : acc_t(0);
     for (int64_t t = 0; t < T; ++t) {
       const int64_t row = t * N + n0;
@@ -54,9 +55,12 @@ void forward_kernel(const LifForwardArgs& a) {
         const acc_t ht = charge(c.decay, u[i], St::to_acc(x[row + i]));
         const bool st = fire(ht, c.threshold);
         s[row + i] = st ? one : zero;
-        if constexpr (SaveH) h[row + i] = store_membrane<St>(ht, st, c.threshold);
         u[i] = reset<R>(ht, st, c);
+        if constexpr (SaveH) hb[i] = store_membrane<St>(ht, st, c.threshold);
       }
+      // h leaves through a buffer: stored from the loop above, GCC's vectorised code took two page faults per
+      // fresh output page instead of one (measured: 32768 vs 16384 for s and h at T=8, N=2^20).
+      if constexpr (SaveH) std::copy(hb, hb + len, h + row);
     }
     for (int64_t i = 0; i < len; ++i) uT[n0 + i] = u[i];
   }
