@@ -41,7 +41,6 @@ void forward_kernel(const LifForwardArgs& a) {
   auto* uT = static_cast<acc_t*>(a.u_final);
   const int64_t T = a.T, N = a.N;
   const int64_t chunks = (N + kChunk - 1) / kChunk;
-  const scalar_t one = St::from_acc(acc_t(1)), zero = St::from_acc(acc_t(0));
 
 #pragma omp parallel for schedule(static) num_threads(threads_for(T * N, chunks, a.threads))
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -54,7 +53,7 @@ void forward_kernel(const LifForwardArgs& a) {
       for (int64_t i = 0; i < len; ++i) {
         const acc_t ht = charge(c.decay, u[i], St::to_acc(x[row + i]));
         const bool st = fire(ht, c.threshold);
-        s[row + i] = st ? one : zero;
+        s[row + i] = St::from_acc(st ? acc_t(1) : acc_t(0));  // a select of 16-bit structs would not vectorise
         u[i] = reset<R>(ht, st, c);
         if constexpr (SaveH) hb[i] = store_membrane<St>(ht, st, c.threshold);
       }
