@@ -53,16 +53,21 @@ if LOAD_ERROR is None:
     torch.library.register_autograd("fastlif::lif_forward", _backward, setup_context=_setup_context)
 
 
-def run(x, v_init, cfg: LifConfig, return_state: bool):
-    """The "cpu"/"cuda" backend on validated arguments: `[T, ...]` → `[T, N]` → compiled kernel."""
+def call_flat(op, x, v_init, cfg: LifConfig, return_state: bool):
+    """Run a fused forward op (this file's, or the Triton twin's) on the `[T, N]` view of validated arguments and
+    give the results x's shape back."""
     T = x.shape[0]
     x2 = x.contiguous().view(T, -1)
     v2 = None if v_init is None else v_init.to(state_dtype(x.dtype)).contiguous().view(-1)
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or (v_init is not None and v_init.requires_grad))
-    s, h, u = torch.ops.fastlif.lif_forward(
-        x2, v2, cfg.decay, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id, cfg.surrogate.param,
-        cfg.detach_reset, return_state or needs_grad)
+    s, h, u = op(x2, v2, cfg.decay, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id,
+                 cfg.surrogate.param, cfg.detach_reset, return_state or needs_grad)
     s = s.view(x.shape)
     if not return_state:
         return s
     return s, h.view(x.shape), u.view(x.shape[1:])
+
+
+def run(x, v_init, cfg: LifConfig, return_state: bool):
+    """The "cpu"/"cuda" backend on validated arguments."""
+    return call_flat(torch.ops.fastlif.lif_forward, x, v_init, cfg, return_state)

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from .aedat import read_aedat2
 from .bundle import DataBundle
 from .event_augment import event_prepare
-from .frames import NORMALIZATIONS, SPLITS, FrameCache, events_to_frames, normalize_frames, resize_frames
+from .frames import FrameCache, check_frame_options, events_to_frames, normalize_frames, resize_frames
 
 __all__ = ["CLASSES", "SENSOR_SIZE", "CIFAR10DVS", "list_samples", "cifar10_dvs"]
 
@@ -62,14 +62,7 @@ class CIFAR10DVS(Dataset):
 
     def __init__(self, root, train: bool = True, T: int = 10, split_by: str = "number", size: int = 48,
                  normalize: Optional[str] = None, cache_dir=None):
-        if split_by not in SPLITS:
-            raise ValueError(f"split_by: expected one of {SPLITS}, got {split_by!r}")
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize: expected one of {NORMALIZATIONS}, got {normalize!r}")
-        if not isinstance(T, int) or T < 1:
-            raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"size: expected a positive integer, got {size!r}")
+        check_frame_options(T, split_by, size, normalize)
         self.root = Path(root)
         self.samples = list_samples(self.root, train)
         self.T, self.split_by, self.size, self.normalize = T, split_by, size, normalize

@@ -28,6 +28,18 @@ SPLITS = ("number", "time")
 NORMALIZATIONS = (None, "max")
 
 
+def check_frame_options(T, split_by: str, size, normalize: Optional[str]) -> None:
+    """The frame options every event dataset takes, checked with errors that name the option."""
+    if split_by not in SPLITS:
+        raise ValueError(f"split_by: expected one of {SPLITS}, got {split_by!r}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize: expected one of {NORMALIZATIONS}, got {normalize!r}")
+    if not isinstance(T, int) or T < 1:
+        raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size: expected a positive integer, got {size!r}")
+
+
 def slice_bounds(t: np.ndarray, T: int, split_by: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end event indices ``(j_l, j_r)`` of the T frames; ``t`` must be non-decreasing for "time"."""
     if not isinstance(T, int) or T < 1:

@@ -17,7 +17,6 @@ the precision an fp64 run (gradcheck) exists for. The reference and the compiled
 """
 from __future__ import annotations
 
-import math
 import os
 from typing import Optional
 
@@ -26,6 +25,7 @@ import triton
 import triton.language as tl
 
 from ..config import LifConfig
+from ..ops import call_flat
 
 # Time loops up to this length are unrolled at compile time (tl.static_range); longer ones run as a loop.
 MAX_UNROLL = 8
@@ -353,15 +353,4 @@ def run(x: torch.Tensor, v_init: Optional[torch.Tensor], cfg: LifConfig, return_
     if x.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"the triton backend takes x in fp16, bf16 or fp32, got {x.dtype} "
                         "(use backend='cpu', 'cuda' or 'reference' for fp64)")
-    T = x.shape[0]
-    n = math.prod(x.shape[1:])
-    x2 = x.contiguous().view(T, n)
-    v2 = None if v_init is None else v_init.contiguous().view(n)
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or (v_init is not None and v_init.requires_grad))
-    s, h, u = torch.ops.fastlif.lif_forward_triton(
-        x2, v2, cfg.decay, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id, cfg.surrogate.param,
-        cfg.detach_reset, return_state or needs_grad)
-    s = s.view(x.shape)
-    if not return_state:
-        return s
-    return s, h.view(x.shape), u.view(x.shape[1:])
+    return call_flat(torch.ops.fastlif.lif_forward_triton, x, v_init, cfg, return_state)
