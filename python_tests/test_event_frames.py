@@ -195,3 +195,11 @@ def test_registry_builders(tmp_path):
         get_dataset("cifar10-dvs")
     with pytest.raises(ValueError, match="root"):
         get_dataset("dvs128-gesture")
+
+
+@pytest.mark.parametrize("cls", [CIFAR10DVS, DVSGesture])
+@pytest.mark.parametrize("kwargs, name", [(dict(split_by="frames"), "split_by"), (dict(normalize="l2"), "normalize"),
+                                          (dict(T=0), "T"), (dict(size=0), "size")])
+def test_event_datasets_name_the_bad_frame_option(tmp_path, cls, kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        cls(tmp_path, **kwargs)
