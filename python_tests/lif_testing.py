@@ -4,6 +4,8 @@ import itertools
 
 import torch
 
+import fastlif
+from fastlif import reference
 from fastlif import surrogate as sg
 from fastlif.config import LifConfig, state_dtype
 
@@ -47,3 +49,45 @@ def assert_close_rel(actual, expected, rtol, what):
     scale = max(e.abs().max().item(), 1.0)
     err = (a - e).abs().max().item() if a.numel() else 0.0
     assert err <= rtol * scale, f"{what}: max abs error {err:.3g} > {rtol:g} × {scale:.3g}"
+
+
+def run_with_grads(fn, x, v_init, gs, gh, gu):
+    """(s, h, u, dL/dx[, dL/dv_init]) of ``fn(x, v_init) -> (s, h, u)`` for L = Σ s·gs + h·gh + u·gu."""
+    xx = x.detach().clone().requires_grad_()
+    vv = None if v_init is None else v_init.detach().clone().requires_grad_()
+    s, h, u = fn(xx, vv)
+    loss = (s.double() * gs).sum() + (h.double() * gh).sum() + (u.double() * gu).sum()
+    return (s, h, u) + tuple(torch.autograd.grad(loss, [xx] + ([vv] if vv is not None else [])))
+
+
+def assert_matches_reference(backend, x, v_init, gs, gh, gu, decay, threshold, v_reset, option):
+    """A compiled backend against the reference on the same inputs and upstream gradients.
+
+    The charge is multiply-then-add in every twin, so spikes agree bitwise; a flip is tolerated only within a few
+    ulps of the threshold and must stay rare. fp16/bf16 store h rounded (one ulp toward the spike's side where
+    rounding would change what backward sees), and their backward is checked against SPEC §2 on that membrane.
+    """
+    kw = dict(decay=decay, threshold=threshold, v_reset=v_reset, **option)
+    s, h, u, *grads = run_with_grads(
+        lambda x, v: fastlif.lif_sequence(x, v_init=v, return_state=True, backend=backend, **kw), x, v_init, gs, gh, gu)
+    s_r, h_r, u_r, *grads_r = run_with_grads(
+        lambda x, v: reference.lif_sequence(x, v_init=v, return_state=True, **kw), x, v_init, gs, gh, gu)
+    dtype, acc = x.dtype, state_dtype(x.dtype)
+    assert s.dtype == dtype and s.shape == x.shape and s.device == x.device and u.dtype == acc
+    flips = s != s_r
+    assert not (flips & ~near_threshold(h_r.to(acc), threshold)).any(), "spike differs away from the threshold"
+    assert flips.sum() <= 0.001 * s.numel() + 1
+    assert torch.equal(u, u_r) or (u - u_r).abs().max() <= 1e-6
+    if dtype in (torch.float32, torch.float64):
+        torch.testing.assert_close(h, h_r, rtol=1e-6, atol=1e-6)
+        for a, b in zip(grads, grads_r):
+            assert_close_rel(a, b, GRAD_RTOL[dtype], "grad")
+        return
+    ulp = torch.finfo(dtype).eps * h_r.double().abs().clamp_min(1.0)
+    assert ((h.double() - h_r.double()).abs() <= ulp).all()
+    assert torch.equal(h.float() > threshold, s.bool())
+    cfg = LifConfig.make(decay, threshold, v_reset, **option)
+    dx, dv = backward_from_membrane(h, gs.to(dtype), gh.to(dtype), gu.float(), cfg)
+    assert_close_rel(grads[0], dx.to(dtype), GRAD_RTOL[dtype], "grad x")
+    if v_init is not None:
+        assert_close_rel(grads[1], dv, 1e-5, "grad v_init")

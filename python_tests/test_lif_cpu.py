@@ -6,25 +6,10 @@ from hypothesis import given, settings, strategies as st
 import fastlif
 from fastlif import reference
 from fastlif import surrogate as sg
-from fastlif.config import LifConfig, state_dtype
-from lif_testing import (DTYPES, GRAD_RTOL, OPTIONS, SURROGATES, assert_close_rel, backward_from_membrane,
-                         near_threshold)
+from fastlif.config import state_dtype
+from lif_testing import DTYPES, OPTIONS, SURROGATES, assert_matches_reference
 
 pytestmark = pytest.mark.skipif("cpu" not in fastlif.backends(), reason="fastlif._C is not built")
-
-
-def run_both(x, v_init, gs, gh, gu, **kw):
-    """Forward + backward through the CPU kernel and the reference on the same inputs and upstream grads."""
-    out = {}
-    for name, fn in (("cpu", lambda x, v: fastlif.lif_sequence(x, v_init=v, return_state=True, backend="cpu", **kw)),
-                     ("ref", lambda x, v: reference.lif_sequence(x, v_init=v, return_state=True, **kw))):
-        xx = x.detach().clone().requires_grad_()
-        vv = None if v_init is None else v_init.detach().clone().requires_grad_()
-        s, h, u = fn(xx, vv)
-        loss = (s.double() * gs).sum() + (h.double() * gh).sum() + (u.double() * gu).sum()
-        grads = torch.autograd.grad(loss, [xx] + ([vv] if vv is not None else []))
-        out[name] = (s, h, u) + tuple(grads)
-    return out["cpu"], out["ref"]
 
 
 def layouts(x, kind):
@@ -55,29 +40,7 @@ def test_cpu_matches_reference(T, trailing, dtype, option, decay, threshold, v_r
     v_init = torch.randn(shape[1:], generator=g, dtype=torch.float64).to(acc) if with_v_init else None
     gs, gh = torch.randn(shape, generator=g, dtype=torch.float64), torch.randn(shape, generator=g, dtype=torch.float64)
     gu = torch.randn(shape[1:], generator=g, dtype=torch.float64)
-    kw = dict(decay=decay, threshold=threshold, v_reset=v_reset, **option)
-    (s, h, u, *grads), (s_r, h_r, u_r, *grads_r) = run_both(x, v_init, gs, gh, gu, **kw)
-
-    assert s.dtype == x.dtype and s.shape == x.shape and u.dtype == acc
-    flips = s != s_r
-    assert not (flips & ~near_threshold(h_r.to(acc), threshold)).any(), "spike differs away from the threshold"
-    assert flips.sum() <= 0.001 * s.numel() + 1
-    assert torch.equal(u, u_r) or (u - u_r).abs().max() <= 1e-6
-    if dtype in (torch.float32, torch.float64):
-        torch.testing.assert_close(h, h_r, rtol=1e-6, atol=1e-6)
-        for a, b in zip(grads, grads_r):
-            assert_close_rel(a, b, GRAD_RTOL[dtype], "grad")
-    else:
-        # h is stored rounded, one ulp toward the spike's side where rounding would change what backward sees.
-        ulp = torch.finfo(dtype).eps * h_r.double().abs().clamp_min(1.0)
-        assert ((h.double() - h_r.double()).abs() <= ulp).all()
-        assert torch.equal(h.float() > threshold, s.bool())
-        # Backward reads that stored membrane: compare with SPEC §2 evaluated on it, in fp32.
-        cfg = LifConfig.make(decay, threshold, v_reset, **option)
-        dx, dv = backward_from_membrane(h, gs.to(dtype), gh.to(dtype), gu.float(), cfg)
-        assert_close_rel(grads[0], dx.to(dtype), GRAD_RTOL[dtype], "grad x")
-        if with_v_init:
-            assert_close_rel(grads[1], dv, 1e-5, "grad v_init")
+    assert_matches_reference("cpu", x, v_init, gs, gh, gu, decay, threshold, v_reset, option)
 
 
 @pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: s.name)

@@ -9,9 +9,8 @@ import torch
 import fastlif
 from fastlif import dispatch, reference
 from fastlif import surrogate as sg
-from fastlif.config import LifConfig, state_dtype
-from lif_testing import (DTYPES, GRAD_RTOL, OPTIONS, SURROGATES, assert_close_rel, backward_from_membrane,
-                         near_threshold)
+from fastlif.config import state_dtype
+from lif_testing import DTYPES, GRAD_RTOL, OPTIONS, SURROGATES, assert_close_rel, assert_matches_reference
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -19,21 +18,6 @@ DEV = "cuda"
 # Neuron counts that reach both kernel paths: one neuron per thread (small or ragged N) and 16-byte vectors
 # (N a multiple of 8 with at least 2^15 vectors — csrc/cuda/lif_cuda_kernels.cuh, kMinVectorThreads).
 SMALL_N, VECTOR_N = 1001, 1 << 18
-
-
-def run_both(x, v_init, gs, gh, gu, **kw):
-    """Forward + backward through the CUDA kernel and the reference on the same inputs and upstream grads."""
-    out = {}
-    for name, fn in (("cuda", lambda x, v: fastlif.lif_sequence(x, v_init=v, return_state=True, backend="cuda",
-                                                                **kw)),
-                     ("ref", lambda x, v: reference.lif_sequence(x, v_init=v, return_state=True, **kw))):
-        xx = x.detach().clone().requires_grad_()
-        vv = None if v_init is None else v_init.detach().clone().requires_grad_()
-        s, h, u = fn(xx, vv)
-        loss = (s.double() * gs).sum() + (h.double() * gh).sum() + (u.double() * gu).sum()
-        grads = torch.autograd.grad(loss, [xx] + ([vv] if vv is not None else []))
-        out[name] = (s, h, u) + tuple(grads)
-    return out["cuda"], out["ref"]
 
 
 def inputs(shape, dtype, seed, with_v_init=True):
@@ -46,30 +30,7 @@ def inputs(shape, dtype, seed, with_v_init=True):
 
 
 def check_against_reference(x, v_init, gs, gh, gu, decay, threshold, v_reset, option):
-    kw = dict(decay=decay, threshold=threshold, v_reset=v_reset, **option)
-    (s, h, u, *grads), (s_r, h_r, u_r, *grads_r) = run_both(x, v_init, gs, gh, gu, **kw)
-    dtype, acc = x.dtype, state_dtype(x.dtype)
-    assert s.dtype == dtype and s.shape == x.shape and s.device == x.device and u.dtype == acc
-    # The charge is an explicitly rounded multiply then add, as in the reference, so spikes should agree
-    # bitwise; a flip is tolerated only within a few ulps of the threshold, and must stay rare.
-    flips = s != s_r
-    assert not (flips & ~near_threshold(h_r.to(acc), threshold)).any(), "spike differs away from the threshold"
-    assert flips.sum() <= 0.001 * s.numel() + 1
-    assert torch.equal(u, u_r) or (u - u_r).abs().max() <= 1e-6
-    if dtype in (torch.float32, torch.float64):
-        torch.testing.assert_close(h, h_r, rtol=1e-6, atol=1e-6)
-        for a, b in zip(grads, grads_r):
-            assert_close_rel(a, b, GRAD_RTOL[dtype], "grad")
-    else:
-        # h is stored rounded, one ulp toward the spike's side where rounding would change what backward sees.
-        ulp = torch.finfo(dtype).eps * h_r.double().abs().clamp_min(1.0)
-        assert ((h.double() - h_r.double()).abs() <= ulp).all()
-        assert torch.equal(h.float() > threshold, s.bool())
-        cfg = LifConfig.make(decay, threshold, v_reset, **option)
-        dx, dv = backward_from_membrane(h, gs.to(dtype), gh.to(dtype), gu.float(), cfg)
-        assert_close_rel(grads[0], dx.to(dtype), GRAD_RTOL[dtype], "grad x")
-        if v_init is not None:
-            assert_close_rel(grads[1], dv, 1e-5, "grad v_init")
+    assert_matches_reference("cuda", x, v_init, gs, gh, gu, decay, threshold, v_reset, option)
 
 
 def test_backend_is_available_and_auto_picks_it():
