@@ -70,7 +70,7 @@ def saved_bytes(call: Callable[[], object], exclude=()) -> int:
     return total
 
 
-def _peak_mib(call: Callable[[], object], device: torch.device) -> float | None:
+def cuda_peak_mib(call: Callable[[], object], device: torch.device) -> float | None:
     """CUDA: peak allocated memory during one call, above what was allocated before it. None elsewhere."""
     if device.type != "cuda":
         return None
@@ -141,7 +141,7 @@ def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], ti
                     setup()
                 call()  # the first call compiles, allocates, picks kernels: a failure here skips the provider
                 entries.append((p.name, mode, setup, call,
-                                dict(saved_mib=saved, peak_mib=_peak_mib(call, case.device))))
+                                dict(saved_mib=saved, peak_mib=cuda_peak_mib(call, case.device))))
         except (RuntimeError, ValueError, TypeError, torch.OutOfMemoryError) as err:
             entries = [e for e in entries if e[0] != p.name]
             log(f"skip {p.name} at T={case.T} N={case.N} {DTYPE_NAMES[case.dtype]}: {type(err).__name__}: {err}")

@@ -18,7 +18,7 @@ from torch import nn
 from fastlif import dispatch
 from fastlif.neuron import LIFSequence
 
-from .kernels import run_meta, saved_bytes
+from .kernels import cuda_peak_mib, run_meta, saved_bytes
 from .machine import PeakRss
 from .timing import Timer
 
@@ -125,12 +125,7 @@ def _train_step(model: nn.Module, opt: torch.optim.Optimizer, x, y, T: int):
 def _peak(device: torch.device, call: Callable[[], object]) -> float | None:
     """Peak memory of ``call`` in MiB above what was held before it (CUDA allocator; CPU resident set)."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        base = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        call()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+        return cuda_peak_mib(call, device)
     with PeakRss() as rss:
         call()
     return rss.mib
