@@ -40,15 +40,14 @@ if LOAD_ERROR is None:
     def _setup_context(ctx, inputs, output):
         ctx.save_for_backward(output[1])
         ctx.scalars = inputs[2:9]
-        ctx.v_init_dtype = None if inputs[1] is None else inputs[1].dtype
+        ctx.has_v_init = inputs[1] is not None  # the op takes v_init in the state dtype, as grad_v comes out
 
     def _backward(ctx, grad_s, grad_h, grad_u):
         (h,) = ctx.saved_tensors
         if h.numel() == 0 and grad_s.numel() != 0:
             raise RuntimeError("fastlif: backward through a forward run without save_h")
         grad_x, grad_v = torch.ops.fastlif.lif_backward(grad_s, grad_h, grad_u, h, *ctx.scalars)
-        grad_v = None if ctx.v_init_dtype is None else grad_v.to(ctx.v_init_dtype)
-        return (grad_x, grad_v) + (None,) * 8
+        return (grad_x, grad_v if ctx.has_v_init else None) + (None,) * 8
 
     torch.library.register_autograd("fastlif::lif_forward", _backward, setup_context=_setup_context)
 
