@@ -36,7 +36,8 @@ def extension():
     # -fno-trapping-math: FP exceptions are never observed, so GCC may if-convert selects and divisions in the
     # kernels' inner loops and vectorise them (results are unchanged).
     cxx = ["-O3", "-fopenmp", "-ffp-contract=off", "-fno-trapping-math"]
-    sources = ["csrc/lif_ops.cpp", "csrc/cpu/lif_cpu.cpp"]
+    # The CPU kernels once per instruction set (each file selects its own target), lif_cpu.cpp picks at load.
+    sources = ["csrc/lif_ops.cpp"] + sorted(glob.glob("csrc/cpu/lif_cpu*.cpp"))
     if not cuda_wanted():
         return CppExtension("fastlif._C", sources, extra_compile_args={"cxx": cxx}, extra_link_args=["-fopenmp"])
     os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")

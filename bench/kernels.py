@@ -8,8 +8,10 @@ Modes (as in Liger-Kernel's harness):
 
 Bytes follow SPEC §9's traffic model per neuron-step with element size w: forward 3w (read x, write s and h),
 backward 3w (read dL/ds and h, write dx), full 6w. Effective GB/s = model bytes / time, whatever the provider
-really moves, so the numbers compare how close each gets to the ideal fused kernel; "copy" times a device copy
-that reads and writes the same number of bytes, the practical bandwidth limit.
+really moves, so the numbers compare how close each gets to the ideal fused kernel. Two floors read and write the
+same number of bytes (see ``copy_calls``): "copy" into a destination allocated once, the hardware's limit, and
+"copy-fresh" into destinations allocated on every call, as a kernel's outputs are, which on a CPU also pays the
+first-touch page faults of the fresh memory: the limit for any kernel that returns new tensors.
 """
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ from .timing import Timer
 MODES = ("forward", "backward", "full")
 WORDS_PER_STEP = {"forward": 3, "backward": 3, "full": 6}
 PEERS = ("reference", "compiled", "spikingjelly", "snntorch")
+FLOORS = ("copy", "copy-fresh")  # the provider names of the two bandwidth floors (copy_calls)
 
 COLUMNS = (
     ["machine", "device_name", "torch", "triton", "fastlif", "spikingjelly", "snntorch", "threads",
      "provider", "mode", "dtype", "surrogate", "T", "N", "reps", "median_ms", "p20_ms", "p80_ms",
-     "neuron_steps_per_s", "model_bytes", "eff_gbps", "copy_gbps", "pct_of_copy", "saved_mib", "peak_mib"]
+     "neuron_steps_per_s", "model_bytes", "eff_gbps", "copy_gbps", "pct_of_copy", "copy_fresh_gbps",
+     "pct_of_copy_fresh", "saved_mib", "peak_mib"]
     + [f"speedup_vs_{p}" for p in PEERS]
 )
 
@@ -97,6 +101,24 @@ def mode_calls(fn: Callable, x: torch.Tensor, mode: str):
     return clear_grad, lambda: y.backward(dy, retain_graph=True)
 
 
+def copy_calls(case: Case, mode: str) -> dict[str, Callable[[], object]]:
+    """The two bandwidth floors of ``mode``, by provider name: copies reading and writing model_bytes / 2 bytes.
+
+    "copy" writes into one destination allocated here, so its pages are mapped before timing starts. "copy-fresh"
+    clones the same source into destinations allocated on every call, as the kernels' outputs are: [T, N] arrays
+    of case.dtype, as many as the bytes fill (full: 3, the read+write pairs of s, h and dx), then one smaller one
+    for the rest (forward and backward: half an array). glibc maps CPU buffers above its mmap threshold (32 MiB at
+    most) on allocation and unmaps them on free, so at such sizes every call pays first-touch page faults, as a
+    kernel's outputs do; below it, and on CUDA (the caching allocator), fresh memory is warm and the floors agree.
+    """
+    src = torch.ones(model_bytes(case, mode) // 2, dtype=torch.uint8, device=case.device)
+    dst = torch.empty_like(src)
+    itemsize = torch.empty((), dtype=case.dtype).element_size()
+    words = src[:src.numel() // itemsize * itemsize].view(case.dtype)
+    parts = [p.view(case.T, case.N) if p.numel() == case.T * case.N else p for p in words.split(case.T * case.N)]
+    return {"copy": lambda: dst.copy_(src), "copy-fresh": lambda: [p.clone() for p in parts]}
+
+
 def _row(case: Case, provider: str, mode: str, timing, meta: dict) -> dict:
     nbytes = model_bytes(case, mode)
     return dict(meta, provider=provider, mode=mode, dtype=DTYPE_NAMES[case.dtype], surrogate=case.surrogate,
@@ -120,7 +142,8 @@ def _within(context_factory: Callable, call: Callable[[], object]) -> Callable[[
 
 def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], timer: Timer,
                log: Callable[[str], None] = print) -> list[dict]:
-    """All rows of one case: one per (provider, mode) plus one "copy" row per mode, speed-ups filled in.
+    """All rows of one case: one per (provider, mode) plus the "copy" and "copy-fresh" floors per mode, speed-ups
+    filled in.
 
     Every provider is built and run once first (compiling, where it compiles); a provider that fails on this case
     (say, out of memory) is logged and left out, never fatal. Then all (provider, mode) pairs and the copies are
@@ -148,10 +171,7 @@ def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], ti
             if case.device.type == "cuda":
                 torch.cuda.empty_cache()
     for mode in modes:
-        n = model_bytes(case, mode) // 2
-        src = torch.ones(n, dtype=torch.uint8, device=case.device)
-        dst = torch.empty_like(src)
-        entries.append(("copy", mode, None, lambda d=dst, s=src: d.copy_(s), {}))
+        entries += [(name, mode, None, call, {}) for name, call in copy_calls(case, mode).items()]
     # The timer's untimed warm-up round comes on top of the first calls above: a compiled graph's first backward
     # compiles too, and its next call can still be slow.
     timings = timer.measure_many([(call, setup) for _, _, setup, call, _ in entries])
@@ -162,10 +182,11 @@ def bench_case(case: Case, providers: list[Provider], modes: tuple[str, ...], ti
 
 
 def _fill_ratios(rows: list[dict]) -> None:
-    """% of the copy bandwidth and speed-up over each peer (its fastest path), within each mode."""
+    """% of each copy floor's bandwidth and speed-up over each peer (its fastest path), within each mode."""
     for mode in {r["mode"] for r in rows}:
         group = [r for r in rows if r["mode"] == mode]
         copy = next(r for r in group if r["provider"] == "copy")
+        fresh = next(r for r in group if r["provider"] == "copy-fresh")
         peer_ms = {}
         for r in group:
             peer = peer_of(r["provider"])
@@ -174,6 +195,8 @@ def _fill_ratios(rows: list[dict]) -> None:
         for r in group:
             r["copy_gbps"] = copy["eff_gbps"]
             r["pct_of_copy"] = 100.0 * copy["median_ms"] / r["median_ms"]
+            r["copy_fresh_gbps"] = fresh["eff_gbps"]
+            r["pct_of_copy_fresh"] = 100.0 * fresh["median_ms"] / r["median_ms"]
             for peer in PEERS:
                 r[f"speedup_vs_{peer}"] = peer_ms[peer] / r["median_ms"] if peer in peer_ms else None
 
@@ -192,8 +215,10 @@ def peer_of(provider: str) -> str | None:
 
 
 def summary(rows: list[dict]) -> str:
-    """A printable table of fastlif's own rows: time, bandwidth and the speed-up over each peer."""
+    """A printable table of fastlif's own rows: time, bandwidth, its share of each copy floor and the speed-up over
+    each peer."""
     head = (f"{'provider':<15} {'dtype':<5} {'N':>8} {'T':>3} {'mode':<8} {'ms':>9} {'GB/s':>7} {'% copy':>7} "
+            f"{'% fresh':>7} "
             + " ".join(f"{'x ' + p:>14}" for p in PEERS))
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -202,5 +227,6 @@ def summary(rows: list[dict]) -> str:
         ratios = " ".join(f"{r[f'speedup_vs_{p}']:14.2f}" if r.get(f"speedup_vs_{p}") is not None else f"{'-':>14}"
                           for p in PEERS)
         lines.append(f"{r['provider']:<15} {r['dtype']:<5} {r['N']:>8} {r['T']:>3} {r['mode']:<8} "
-                     f"{r['median_ms']:9.3f} {r['eff_gbps']:7.2f} {r['pct_of_copy']:7.1f} {ratios}")
+                     f"{r['median_ms']:9.3f} {r['eff_gbps']:7.2f} {r['pct_of_copy']:7.1f} "
+                     f"{r['pct_of_copy_fresh']:7.1f} {ratios}")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Plots of a results folder (kernels.csv, models.csv) as PNGs beside them:
 
 - ``throughput_<dtype>.png``: neuron-steps/s against T, one line per provider, one panel per (mode, N);
-- ``bandwidth_<dtype>.png``: effective bandwidth as % of the device copy against T, same panels;
+- ``bandwidth_<dtype>.png``: effective bandwidth as % of the warm device copy against T, same panels; the
+  copy-fresh floor (copies into freshly allocated outputs) is drawn dashed beside the copy's 100 %;
 - ``models.png``: training samples/s per model configuration and neuron implementation.
 
 Each figure's title names the machine, the torch/triton versions and the dtype.
@@ -42,7 +43,7 @@ def _panels(rows: list[dict], metric: str, ylabel: str, log_y: bool, path: Path,
             for provider in dict.fromkeys(r["provider"] for r in panel):
                 pts = sorted((r["T"], r[metric]) for r in panel if r["provider"] == provider and r[metric] is not None)
                 if pts:
-                    style = "--" if provider == "copy" else "-"
+                    style = "--" if provider.startswith("copy") else "-"  # the floors: copy, copy-fresh
                     ax.plot(*zip(*pts), style, marker="o", ms=3, label=provider)
             ax.set_xscale("log", base=2)
             if log_y:
@@ -66,8 +67,7 @@ def plot_kernels(csv_path: Path) -> list[Path]:
         sub = [r for r in rows if r["dtype"] == dtype]
         written.append(_panels(sub, "neuron_steps_per_s", "neuron-steps / s", True,
                                csv_path.parent / f"throughput_{dtype}.png", f"LIF throughput, {dtype}"))
-        own = [r for r in sub if r["provider"] != "copy"]
-        written.append(_panels(own, "pct_of_copy", "% of copy bandwidth (SPEC §9 bytes)", True,
+        written.append(_panels(sub, "pct_of_copy", "% of copy bandwidth (SPEC §9 bytes)", True,
                                csv_path.parent / f"bandwidth_{dtype}.png", f"LIF effective bandwidth, {dtype}"))
     return written
 

@@ -159,8 +159,9 @@ def main(argv=None) -> int:
         records.write_notes(out / "kernels.md", f"LIF kernels on {machine_name(device)}", head + [
             f"grid: T {grid['T']}, N {grid['N']}, dtypes {grid['dtypes']}, modes {grid['modes']}, surrogate "
             f"{args.surrogate}; {grid['budget']} s of timed calls per measurement (at least {args.min_reps})",
-            "bytes per neuron-step (SPEC §9): forward 3w, backward 3w, full 6w; pct_of_copy compares with a copy "
-            "of the same bytes timed in the same run; saved_mib: memory autograd keeps for backward (input excluded)"])
+            "bytes per neuron-step (SPEC §9): forward 3w, backward 3w, full 6w; pct_of_copy and pct_of_copy_fresh "
+            "compare with a copy of the same bytes timed in the same run, into a warm destination and into fresh "
+            "ones (as the kernels' outputs are); saved_mib: memory autograd keeps for backward (input excluded)"])
     if "models" in args.parts:
         records.write_notes(out / "models.md", f"Model training steps on {machine_name(device)}", head + [
             "fp32 training steps (forward, TET loss, backward, SGD); saved_mib: what autograd keeps for backward "

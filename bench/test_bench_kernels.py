@@ -36,11 +36,12 @@ def test_lif(benchmark, provider, T, N, mode):
 
 @pytest.mark.parametrize("mode", GRID["modes"])
 @pytest.mark.parametrize("T,N", CASES, ids=[f"T{T}-N{N}" for T, N in CASES])
-def test_copy(benchmark, T, N, mode):
-    """The bandwidth limit: a device copy reading and writing the bytes the LIF op moves in ``mode``."""
+@pytest.mark.parametrize("floor", kernels.FLOORS)
+def test_copy(benchmark, floor, T, N, mode):
+    """The bandwidth floors: device copies reading and writing the bytes the LIF op moves in ``mode``, into a
+    destination allocated once or into fresh ones, as the op's outputs are (bench.kernels.copy_calls)."""
     case = providers.Case(T, N, torch.float32, DEVICE)
     nbytes = kernels.model_bytes(case, mode)
-    src = torch.ones(nbytes // 2, dtype=torch.uint8, device=DEVICE)
-    dst = torch.empty_like(src)
-    benchmark.pedantic(lambda: (dst.copy_(src), SYNC()), rounds=20, warmup_rounds=1)
+    call = kernels.copy_calls(case, mode)[floor]
+    benchmark.pedantic(lambda: (call(), SYNC()), rounds=20, warmup_rounds=1)
     benchmark.extra_info.update(model_bytes=nbytes, eff_gbps=nbytes / benchmark.stats.stats.median / 1e9)

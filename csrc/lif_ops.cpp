@@ -1,15 +1,25 @@
-// The torch binding: validates tensors once, builds the kernel argument structs, and registers the operators
-//   fastlif::lif_forward(x, v_init?, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, save_h)
-//       -> (s, h, u_final)
-//   fastlif::lif_backward(grad_s, grad_h?, grad_u?, h, decay, threshold, v_reset, reset, surrogate, sg_param,
-//       detach_reset) -> (grad_x, grad_v_init)
-// for the CPU dispatch key and, when built WITH_CUDA, the CUDA key. Autograd and fake (meta) kernels are
-// registered from Python (fastlif/ops.py). Tensors are the `[T, N]` views made by the Python layer.
+// The torch binding: checks tensors once, builds the kernel argument structs, and registers the operators
+//   fastlif::lif_forward(x, v_init?, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset,
+//       save_h, save_u) -> (s, h, u_final)
+//   fastlif::lif_backward(x?, v_init?, h?, grad_s?, grad_h?, grad_u?, decay, threshold, v_reset, reset,
+//       surrogate, sg_param, detach_reset, need_grad_v) -> (grad_x, grad_v_init)
+//   fastlif::cpu_isa() -> str
+// for the CPU dispatch key and, when built WITH_CUDA, the CUDA key. The contract they share with the Triton twin
+// (fake kernels, autograd, which outputs are written) is fastlif/ops.py's; it is restated here only as checks.
+//
+// x is `[T, ...]` in any layout that is dense with time outermost (contiguous, channels_last, permuted): the
+// kernels see it as `[T, N]` in memory order, and every output has x's strides (u_final and grad_v those of
+// x[0]), so no layout is copied. Outputs nobody asked for come back as empty `[0]` tensors, never written.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <Python.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "cpu/huge_pages.h"
 #include "cpu/lif_cpu.h"
 #include "lif_params.h"
 
@@ -45,35 +55,86 @@ LifOptions options(double decay, double threshold, double v_reset, int64_t reset
   return LifOptions{decay, threshold, v_reset, sg_param, int(reset), int(surrogate), detach_reset};
 }
 
-// A `[T, N]` tensor with x's device, dtype and layout, or a `[N]` state tensor.
-void check_like(const at::Tensor& t, const at::Tensor& x, at::IntArrayRef shape, at::ScalarType dtype,
-                const char* name) {
-  TORCH_CHECK_VALUE(t.sizes() == shape, "fastlif: ", name, " must have shape ", shape, ", got ", t.sizes());
-  TORCH_CHECK_VALUE(t.device() == x.device(), "fastlif: ", name, " must be on ", x.device(), ", got ", t.device());
+// Dense with time outermost: the neurons of each step fill N consecutive elements in some order (the same rule as
+// fastlif/ops.py's time_major_dense).
+bool time_major_dense(const at::Tensor& x) {
+  if (x.numel() == 0) return x.dim() >= 1;  // no memory to walk
+  std::vector<std::pair<int64_t, int64_t>> inner;  // (stride, size) of the neuron dims that matter
+  for (int64_t d = 1; d < x.dim(); ++d) {
+    if (x.size(d) != 1) inner.emplace_back(x.stride(d), x.size(d));
+  }
+  std::sort(inner.begin(), inner.end());
+  int64_t expected = 1;
+  for (const auto& [stride, size] : inner) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return x.dim() >= 1 && (x.size(0) <= 1 || x.stride(0) == expected);
+}
+
+// A state tensor `[...]` (u_final, grad_v) laid out like one time step of `like`.
+at::Tensor empty_state(const at::Tensor& like) {
+  return at::empty_strided(like.sizes().slice(1), like.strides().slice(1),
+                           like.options().dtype(state_type(like.scalar_type())));
+}
+
+// Same sizes and the same strides where a stride matters (dims of size > 1).
+bool same_layout(at::IntArrayRef sizes, at::IntArrayRef strides, at::IntArrayRef want_sizes,
+                 at::IntArrayRef want_strides) {
+  if (sizes != want_sizes) return false;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] != 1 && strides[d] != want_strides[d]) return false;
+  }
+  return true;
+}
+
+// grad_s / grad_h: like x (or h); v_init / grad_u: like one step of it, in the state dtype.
+void check_like(const at::Tensor& t, const at::Tensor& like, bool state, const char* name) {
+  const auto sizes = state ? like.sizes().slice(1) : like.sizes();
+  const auto strides = state ? like.strides().slice(1) : like.strides();
+  const auto dtype = state ? state_type(like.scalar_type()) : like.scalar_type();
+  TORCH_CHECK_VALUE(same_layout(t.sizes(), t.strides(), sizes, strides), "fastlif: ", name,
+                    " must have the shape and layout of ", sizes, " with strides ", strides, ", got ", t.sizes(),
+                    " with strides ", t.strides());
+  TORCH_CHECK_VALUE(t.device() == like.device(), "fastlif: ", name, " must be on ", like.device(), ", got ",
+                    t.device());
   TORCH_CHECK_TYPE(t.scalar_type() == dtype, "fastlif: ", name, " must be ", dtype, ", got ", t.scalar_type());
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x_in,
+// A fresh CPU output, advised onto huge pages before anything touches it (cpu/huge_pages.h).
+at::Tensor fresh_like(const at::Tensor& x) {
+  at::Tensor t = at::empty_like(x);
+  if (t.is_cpu()) advise_huge_pages(t.data_ptr(), t.nbytes());
+  return t;
+}
+
+int64_t neurons(const at::Tensor& x) { return c10::multiply_integers(x.sizes().slice(1)); }
+
+const void* ptr_or_null(const std::optional<at::Tensor>& t) { return t.has_value() ? t->data_ptr() : nullptr; }
+
+at::Tensor nothing(const at::Tensor& like, at::ScalarType dtype) { return at::empty({0}, like.options().dtype(dtype)); }
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
                                                            const std::optional<at::Tensor>& v_init, double decay,
                                                            double threshold, double v_reset, int64_t reset,
                                                            int64_t surrogate, double sg_param, bool detach_reset,
-                                                           bool save_h) {
-  TORCH_CHECK_VALUE(x_in.dim() == 2, "fastlif: x must be the [T, N] view, got ", x_in.dim(), " dims");
-  const at::Tensor x = x_in.contiguous();
-  const int64_t T = x.size(0), N = x.size(1);
+                                                           bool save_h, bool save_u) {
+  TORCH_CHECK_VALUE(x.dim() >= 1, "fastlif: x must be [T, ...], got a 0-d tensor");
+  TORCH_CHECK_VALUE(time_major_dense(x), "fastlif: x must be dense with time outermost (e.g. contiguous or "
+                    "channels_last), got strides ", x.strides(), " for shape ", x.sizes());
+  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset);
   const auto acc = state_type(x.scalar_type());
-  at::Tensor v0;
-  if (v_init.has_value()) {
-    check_like(*v_init, x, {N}, acc, "v_init");
-    v0 = v_init->contiguous();
+  if (v_init.has_value()) check_like(*v_init, x, true, "v_init");
+  at::Tensor s = fresh_like(x);
+  at::Tensor h = save_h ? fresh_like(x) : nothing(x, x.scalar_type());
+  at::Tensor u = save_u ? empty_state(x) : nothing(x, acc);
+  const int64_t T = x.size(0), N = neurons(x);
+  if (T == 0) {  // no step: the state is where it started
+    if (save_u) v_init.has_value() ? u.copy_(*v_init) : u.zero_();
+    return {s, h, u};
   }
-  at::Tensor s = at::empty_like(x);
-  at::Tensor h = save_h ? at::empty_like(x) : at::empty({0}, x.options());
-  at::Tensor u = at::empty({N}, x.options().dtype(acc));
-  LifForwardArgs a{x.data_ptr(), v0.defined() ? v0.data_ptr() : nullptr, s.data_ptr(),
-                   save_h ? h.data_ptr() : nullptr, u.data_ptr(), T, N, dtype_of(x),
-                   options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset),
-                   at::get_num_threads()};
+  LifForwardArgs a{x.data_ptr(), ptr_or_null(v_init), s.data_ptr(), save_h ? h.data_ptr() : nullptr,
+                   save_u ? u.data_ptr() : nullptr, T, N, dtype_of(x), opt, at::get_num_threads()};
 #ifdef WITH_CUDA
   if (x.is_cuda()) {
     const c10::cuda::CUDAGuard guard(x.device());
@@ -85,35 +146,42 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x_i
   return {s, h, u};
 }
 
-std::tuple<at::Tensor, at::Tensor> lif_backward(const at::Tensor& grad_s_in,
+std::tuple<at::Tensor, at::Tensor> lif_backward(const std::optional<at::Tensor>& x,
+                                                const std::optional<at::Tensor>& v_init,
+                                                const std::optional<at::Tensor>& h,
+                                                const std::optional<at::Tensor>& grad_s,
                                                 const std::optional<at::Tensor>& grad_h,
-                                                const std::optional<at::Tensor>& grad_u, const at::Tensor& h_in,
-                                                double decay, double threshold, double v_reset, int64_t reset,
-                                                int64_t surrogate, double sg_param, bool detach_reset) {
-  TORCH_CHECK_VALUE(h_in.dim() == 2, "fastlif: h must be the saved [T, N] membrane, got ", h_in.dim(), " dims");
-  const at::Tensor h = h_in.contiguous();
-  const int64_t T = h.size(0), N = h.size(1);
-  const auto acc = state_type(h.scalar_type());
-  check_like(grad_s_in, h, h.sizes(), h.scalar_type(), "grad_s");
-  const at::Tensor gs = grad_s_in.contiguous();
-  at::Tensor gh, gu;
-  if (grad_h.has_value()) {
-    check_like(*grad_h, h, h.sizes(), h.scalar_type(), "grad_h");
-    gh = grad_h->contiguous();
+                                                const std::optional<at::Tensor>& grad_u, double decay,
+                                                double threshold, double v_reset, int64_t reset, int64_t surrogate,
+                                                double sg_param, bool detach_reset, bool need_grad_v) {
+  TORCH_CHECK_VALUE(x.has_value() != h.has_value(), "fastlif: lif_backward takes either x (to recompute the "
+                    "membrane) or the saved h, not ", x.has_value() ? "both" : "neither");
+  const at::Tensor& ref = x.has_value() ? *x : *h;  // the forward's input or its membrane: same shape and layout
+  TORCH_CHECK_VALUE(ref.dim() >= 1, "fastlif: x / h must be [T, ...], got a 0-d tensor");
+  TORCH_CHECK_VALUE(time_major_dense(ref), "fastlif: x / h must be dense with time outermost, got strides ",
+                    ref.strides(), " for shape ", ref.sizes());
+  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset);
+  if (v_init.has_value()) check_like(*v_init, ref, true, "v_init");
+  if (grad_s.has_value()) check_like(*grad_s, ref, false, "grad_s");
+  if (grad_h.has_value()) check_like(*grad_h, ref, false, "grad_h");
+  if (grad_u.has_value()) check_like(*grad_u, ref, true, "grad_u");
+  at::Tensor gx = fresh_like(ref);
+  at::Tensor gv = need_grad_v ? empty_state(ref) : nothing(ref, state_type(ref.scalar_type()));
+  const int64_t T = ref.size(0), N = neurons(ref);
+  if (T == 0) {  // no step: dL/dv_init is dL/du_final
+    if (need_grad_v) grad_u.has_value() ? gv.copy_(*grad_u) : gv.zero_();
+    return {gx, gv};
   }
-  if (grad_u.has_value()) {
-    check_like(*grad_u, h, {N}, acc, "grad_u");
-    gu = grad_u->contiguous();
-  }
-  at::Tensor gx = at::empty_like(h);
-  at::Tensor gv = at::empty({N}, h.options().dtype(acc));
-  LifBackwardArgs a{gs.data_ptr(), gh.defined() ? gh.data_ptr() : nullptr, gu.defined() ? gu.data_ptr() : nullptr,
-                    h.data_ptr(), gx.data_ptr(), gv.data_ptr(), T, N, dtype_of(h),
-                    options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset),
-                    at::get_num_threads()};
+  LifBackwardArgs a{ptr_or_null(x), ptr_or_null(v_init), ptr_or_null(h), ptr_or_null(grad_s),
+                    ptr_or_null(grad_h), ptr_or_null(grad_u), gx.data_ptr(), need_grad_v ? gv.data_ptr() : nullptr,
+                    T, N, dtype_of(ref), opt, at::get_num_threads()};
 #ifdef WITH_CUDA
-  if (h.is_cuda()) {
-    const c10::cuda::CUDAGuard guard(h.device());
+  if (ref.is_cuda()) {
+    TORCH_CHECK_VALUE(h.has_value(), "fastlif: the CUDA backward reads the saved membrane h (pass h, not x)");
+    // The CUDA kernel always reads grad_s; a loss on h or u alone (rare) gets its zeros here.
+    const at::Tensor zeros = grad_s.has_value() ? at::Tensor() : at::zeros_like(ref);
+    if (!grad_s.has_value()) a.grad_s = zeros.data_ptr();
+    const c10::cuda::CUDAGuard guard(ref.device());
     lif_backward_cuda(a, at::cuda::getCurrentCUDAStream());
     return {gx, gv};
   }
@@ -130,14 +198,18 @@ bool built_with_cuda() {
 #endif
 }
 
+std::string cpu_isa() { return lif_cpu_isa(); }
+
 }  // namespace
 
 TORCH_LIBRARY(fastlif, m) {
   m.def("lif_forward(Tensor x, Tensor? v_init, float decay, float threshold, float v_reset, int reset, "
-        "int surrogate, float sg_param, bool detach_reset, bool save_h) -> (Tensor, Tensor, Tensor)");
-  m.def("lif_backward(Tensor grad_s, Tensor? grad_h, Tensor? grad_u, Tensor h, float decay, float threshold, "
-        "float v_reset, int reset, int surrogate, float sg_param, bool detach_reset) -> (Tensor, Tensor)");
+        "int surrogate, float sg_param, bool detach_reset, bool save_h, bool save_u) -> (Tensor, Tensor, Tensor)");
+  m.def("lif_backward(Tensor? x, Tensor? v_init, Tensor? h, Tensor? grad_s, Tensor? grad_h, Tensor? grad_u, "
+        "float decay, float threshold, float v_reset, int reset, int surrogate, float sg_param, bool detach_reset, "
+        "bool need_grad_v) -> (Tensor, Tensor)");
   m.def("built_with_cuda() -> bool", &built_with_cuda);
+  m.def("cpu_isa() -> str", &cpu_isa);
 }
 
 TORCH_LIBRARY_IMPL(fastlif, CPU, m) {

@@ -1,5 +1,7 @@
 // The arguments of one kernel call as one struct passed by value (mamba's SSMParamsBase shape): raw pointers,
-// sizes and scalars. The tensors are the `[T, N]` views (row stride N, neurons contiguous); no torch types.
+// sizes and scalars. The tensors are `[T, N]` in memory (row stride N, neurons contiguous); no torch types.
+// A null output pointer means nobody reads that output, so the kernel does not write it; a null input means
+// the tensor is zero (or, for h in backward, that the kernel recomputes it from x).
 #pragma once
 
 #include <cstdint>
@@ -20,22 +22,26 @@ struct LifForwardArgs {
   const void* x;
   const void* v_init;  // nullptr: start from 0
   void* s;
-  void* h;  // nullptr: not saved (inference without return_state)
-  void* u_final;
+  void* h;        // nullptr: not written (nobody returns it and backward recomputes it)
+  void* u_final;  // nullptr: not written (no caller keeps the state)
   int64_t T, N;
   DType dtype;
   LifOptions opt;
   int threads;  // CPU only
 };
 
-// grad_s, grad_h, h, grad_x in the input dtype; grad_u (dL/du[T]) and grad_v (dL/dv_init) in the state type.
+// grad_s, grad_h, h, x, grad_x in the input dtype; v_init, grad_u (dL/du[T]) and grad_v (dL/dv_init) in the state
+// type. The membrane comes from h when the forward saved it, else it is recomputed from x and v_init — the same
+// arithmetic as the forward, so the spikes and membranes are the forward's, bit for bit (SPEC §9's 5w variant).
 struct LifBackwardArgs {
-  const void* grad_s;
+  const void* x;       // read only when h is nullptr
+  const void* v_init;  // nullptr: the forward started from 0
+  const void* h;       // nullptr: recompute from x
+  const void* grad_s;  // nullptr: the spikes are not used downstream
   const void* grad_h;  // nullptr: h not used downstream
   const void* grad_u;  // nullptr: u_final not used downstream
-  const void* h;
   void* grad_x;
-  void* grad_v;
+  void* grad_v;  // nullptr: not written (v_init needs no gradient)
   int64_t T, N;
   DType dtype;
   LifOptions opt;

@@ -4,7 +4,8 @@ from .dispatch import available as backends
 from .config import LifConfig
 from .functional import lif_sequence
 from .neuron import LIFSequence, reset_net
+from .ops import cpu_isa
 
 __version__ = "0.1.0"
-__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "reference", "surrogate", "nn",
+__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "cpu_isa", "reference", "surrogate", "nn",
            "models"]

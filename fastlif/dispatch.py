@@ -1,7 +1,7 @@
 """Which LIF backends exist on this machine, and which one ``backend="auto"`` picks for a tensor.
 
-Every backend is a function ``run(x, v_init, cfg, return_state)`` on validated arguments with the same result
-(up to kernel tolerance): reference (fastlif/reference.py), cpu and cuda (fastlif/ops.py → csrc/), triton
+Every backend is a function ``run(x, v_init, cfg, return_state, want_h=True)`` on validated arguments with the same
+result (up to kernel tolerance): reference (fastlif/reference.py), cpu and cuda (fastlif/ops.py → csrc/), triton
 (fastlif/triton/lif.py).
 """
 from __future__ import annotations

@@ -38,7 +38,8 @@ class LIFSequence(nn.Module):
         check_input(x, v0)
         run = dispatch.runner(dispatch.pick(self.backend, x.device, x.dtype))
         need_state = return_state or self.stateful
-        out = run(x, v0, self.cfg, need_state)
+        # Streaming inference carries u only: the membrane h is written when the caller asks for it.
+        out = run(x, v0, self.cfg, need_state, want_h=return_state)
         if not need_state:
             return out
         s, h, u = out

@@ -33,8 +33,9 @@ def lif_sequence(x, *, decay=0.5, threshold=1.0, v_reset=0.0, reset="hard", surr
     return run(x, v_init, cfg, return_state)
 
 
-def run(x, v_init, cfg: LifConfig, return_state: bool):
-    """The loop itself, on validated arguments (also the "reference" backend of fastlif.lif_sequence)."""
+def run(x, v_init, cfg: LifConfig, return_state: bool, want_h: bool = True):
+    """The loop itself, on validated arguments (also the "reference" backend of fastlif.lif_sequence). It keeps
+    every membrane anyway, so ``want_h`` (the other backends' "h not needed") changes nothing here."""
     acc = state_dtype(x.dtype)
     u = torch.zeros(x.shape[1:], dtype=acc, device=x.device) if v_init is None else v_init.to(acc)
     spikes, membranes = [], []

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import fastlif
-from bench import kernels, models, plot, providers, records, run
+from bench import kernels, lif_cpu, models, plot, providers, records, run
 from bench.timing import Timer
 
 CPU = torch.device("cpu")
@@ -28,23 +28,27 @@ def _tiny_rows(provider_names):
 def test_rows_have_every_column_and_positive_values():
     case, rows = _tiny_rows(["reference", "snntorch"])
     assert {(r["provider"], r["mode"]) for r in rows} == {
-        (p, m) for p in ("reference", "snntorch", "copy") for m in kernels.MODES}
+        (p, m) for p in ("reference", "snntorch", *kernels.FLOORS) for m in kernels.MODES}
     for r in rows:
         assert set(kernels.COLUMNS) - {"saved_mib", "peak_mib"} <= set(r)
-        for key in ("median_ms", "p20_ms", "p80_ms", "neuron_steps_per_s", "eff_gbps", "copy_gbps", "pct_of_copy"):
+        for key in ("median_ms", "p20_ms", "p80_ms", "neuron_steps_per_s", "eff_gbps", "copy_gbps", "pct_of_copy",
+                    "copy_fresh_gbps", "pct_of_copy_fresh"):
             assert r[key] > 0, (r["provider"], r["mode"], key)
         assert r["p20_ms"] <= r["median_ms"] <= r["p80_ms"]
         assert r["reps"] >= 3
         assert r["machine"] and r["torch"] == torch.__version__
     by = {(r["provider"], r["mode"]): r for r in rows}
     for mode in kernels.MODES:
-        ref, snn, copy = by["reference", mode], by["snntorch", mode], by["copy", mode]
+        ref, snn, copy, fresh = (by[p, mode] for p in ("reference", "snntorch", "copy", "copy-fresh"))
         assert ref["speedup_vs_reference"] == 1.0
         assert snn["speedup_vs_reference"] == pytest.approx(ref["median_ms"] / snn["median_ms"])
         assert ref["speedup_vs_snntorch"] == pytest.approx(snn["median_ms"] / ref["median_ms"])
         assert ref["speedup_vs_spikingjelly"] is None  # not timed in this run
         assert copy["pct_of_copy"] == pytest.approx(100.0)
         assert ref["pct_of_copy"] == pytest.approx(100.0 * copy["median_ms"] / ref["median_ms"])
+        assert fresh["pct_of_copy_fresh"] == pytest.approx(100.0)
+        assert ref["pct_of_copy_fresh"] == pytest.approx(100.0 * fresh["median_ms"] / ref["median_ms"])
+        assert ref["copy_fresh_gbps"] == fresh["eff_gbps"] > 0
     # The reference loop keeps per-step tensors for backward; fp32 T=3, N=257 keeps at least h (3·257·4 bytes).
     assert by["reference", "full"]["saved_mib"] * 2**20 >= 3 * 257 * 4
 
@@ -57,6 +61,38 @@ def test_model_bytes_follow_spec_section_9():
     assert kernels.model_bytes(fp32, "forward") == kernels.model_bytes(fp32, "backward") == 12 * 8 * 1000
     with pytest.raises(ValueError, match="mode"):
         kernels.model_bytes(fp32, "sideways")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_copy_floors_move_the_model_bytes_into_fresh_arrays_shaped_as_outputs(dtype):
+    case = providers.Case(3, 33, dtype, CPU)  # T·N odd: forward's half array rounds down to whole elements
+    w = torch.empty((), dtype=dtype).element_size()
+    for mode, shapes in [("full", [(3, 33)] * 3), ("forward", [(3, 33), (49,)]), ("backward", [(3, 33), (49,)])]:
+        calls = kernels.copy_calls(case, mode)
+        assert list(calls) == list(kernels.FLOORS)
+        assert calls["copy"]().numel() == kernels.model_bytes(case, mode) // 2
+        first, second = calls["copy-fresh"](), calls["copy-fresh"]()
+        assert [tuple(t.shape) for t in first] == shapes and all(t.dtype == dtype for t in first)
+        assert all(torch.all(t.view(torch.uint8) == 1) for t in first)  # the source's bytes
+        assert sum(t.numel() for t in first) == kernels.model_bytes(case, mode) // 2 // w
+        # a fresh destination every call, never the source
+        assert not {t.data_ptr() for t in first} & {t.data_ptr() for t in second}
+
+
+def test_lif_cpu_goals_and_bf16_verdicts():
+    def full(T, dtype, ms, x_compiled, pct):
+        return dict(provider="fastlif-cpu", mode="full", T=T, dtype=dtype, median_ms=ms,
+                    speedup_vs_compiled=x_compiled, pct_of_copy=pct)
+    rows = [full(1, "fp32", 1.0, 1.6, 30.0), full(8, "fp32", 8.0, 2.6, 40.0), full(8, "bf16", 7.0, 3.0, 25.0),
+            full(16, "fp32", 16.0, 1.0, 20.0), full(16, "bf16", 17.0, 0.9, 10.0),
+            dict(full(8, "fp32", 1.0, 9.0, 99.0), mode="forward")]
+    assert lif_cpu.goal_lines(rows) == [  # T = 32 did not run; the forward row and bf16 rows count for nothing
+        "goal: fp32 forward+backward at T=8 >= 2.5x the compiled loop: 2.60x, met",
+        "goal: fp32 forward+backward at T=8 >= 50% of the (warm) copy floor: 40.00%, NOT met",
+        "goal: fp32 forward+backward at T=1 >= 1.5x the compiled loop: 1.60x, met"]
+    lines = lif_cpu.bf16_lines(rows)
+    assert len(lines) == 2 and lines[0].endswith("no slower") and lines[1].endswith("SLOWER")
+    assert lif_cpu.bf16_lines([r for r in rows if r["dtype"] == "fp32"]) == []
 
 
 def test_saved_bytes_counts_distinct_storages_beyond_the_excluded():
@@ -76,7 +112,8 @@ def test_csv_round_trip_keeps_columns(tmp_path):
     back = records.read_rows(path)
     assert len(back) == len(rows)
     assert all(r["median_ms"] > 0 and r["eff_gbps"] > 0 for r in back)
-    assert {r["provider"] for r in back} == {"reference", "copy"}
+    assert {r["provider"] for r in back} == {"reference", *kernels.FLOORS}
+    assert all(r["pct_of_copy_fresh"] > 0 for r in back)
 
 
 def test_run_command_writes_csv_notes_and_plots(tmp_path):
@@ -84,7 +121,7 @@ def test_run_command_writes_csv_notes_and_plots(tmp_path):
                      "--budget", "0.01", "--out", str(tmp_path), "--note", "test run"])
     assert code == 0
     rows = records.read_rows(tmp_path / "kernels.csv")
-    assert {(r["T"], r["provider"]) for r in rows} == {(T, p) for T in (1, 2) for p in ("reference", "copy")}
+    assert {(r["T"], r["provider"]) for r in rows} == {(T, p) for T in (1, 2) for p in ("reference", *kernels.FLOORS)}
     assert all(r["neuron_steps_per_s"] > 0 and r["N"] == 64 for r in rows)
     notes = (tmp_path / "kernels.md").read_text()
     assert "torch " + torch.__version__ in notes and "note: test run" in notes

@@ -196,7 +196,7 @@ def test_membrane_not_stored_without_grad(device):
     x, v_init, _ = _random_case(device, shape=(4, 10), seed=7)
     cfg = _cfg()
     s, h, u = torch.ops.fastlif.lif_forward_triton(x, v_init, cfg.decay, cfg.threshold, cfg.v_reset, 0, 0, 1.0,
-                                                   False, False)
+                                                   False, False, True)
     s_r, _, u_r = reference.run(x, v_init, cfg, True)
     assert h.numel() == 0
     assert torch.equal(s, s_r) and torch.equal(u, u_r)
@@ -310,26 +310,25 @@ def test_fp64_is_rejected_with_a_type_error(device):
 def test_ops_reject_bad_layouts_and_ids(device):
     x = torch.zeros(3, 4, device=device)
     forward = torch.ops.fastlif.lif_forward_triton
-    with pytest.raises(ValueError, match="x must be a contiguous"):
-        forward(x.t(), None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
-    with pytest.raises(ValueError, match="v_init must be a contiguous tensor of shape \\(4,\\)"):
-        forward(x, torch.zeros(3, device=device), 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
+    with pytest.raises(ValueError, match="x must be dense with time outermost"):
+        forward(x.t(), None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False, True)
     with pytest.raises(ValueError, match="surrogate"):
-        forward(x, None, 0.5, 1.0, 0.0, 0, 5, 1.0, False, False)
-    with pytest.raises(ValueError, match="grad_u"):
-        torch.ops.fastlif.lif_backward_triton(x, None, torch.zeros(3, device=device), x, 0.5, 1.0, 0.0, 0, 0, 1.0,
-                                              False)
+        forward(x, None, 0.5, 1.0, 0.0, 0, 5, 1.0, False, False, True)
+    with pytest.raises(ValueError, match="pass h, not x"):
+        torch.ops.fastlif.lif_backward_triton(x, None, None, x, None, None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, True)
 
 
 def test_opcheck_forward_and_backward_ops(device):
     """torch.library.opcheck: schema, fake (meta) implementation, autograd registration, AOT dispatch."""
     x, v_init, (grad_s, grad_h, grad_u) = _random_case(device, shape=(3, 6), seed=12)
     scalars = (0.7, 0.9, -0.2, 0, 2, 3.0, False)
-    torch.library.opcheck(torch.ops.fastlif.lif_forward_triton.default,
-                          (x.requires_grad_(), v_init.requires_grad_(), *scalars, True))
+    forward = torch.ops.fastlif.lif_forward_triton.default
+    torch.library.opcheck(forward, (x.requires_grad_(), v_init.requires_grad_(), *scalars, True, True))
+    torch.library.opcheck(forward, (x.detach(), v_init.detach(), *scalars, False, False))  # inference
     h = lif.run(x.detach(), v_init.detach(), _cfg(), True)[1]
-    torch.library.opcheck(torch.ops.fastlif.lif_backward_triton.default, (grad_s, grad_h, grad_u, h, *scalars))
-    torch.library.opcheck(torch.ops.fastlif.lif_backward_triton.default, (grad_s, None, None, h, *scalars))
+    backward = torch.ops.fastlif.lif_backward_triton.default
+    torch.library.opcheck(backward, (None, None, h, grad_s, grad_h, grad_u, *scalars, True))
+    torch.library.opcheck(backward, (None, None, h, grad_s, None, None, *scalars, False))
 
 
 def _recording_backend(device, graphs):

@@ -12,7 +12,9 @@
 // Bytes moved per neuron-step (w = element size; SPEC §9):
 //   forward:  read x, write s, write h (only when saved for backward)  = 3w  (2w for inference)
 //   backward: read grad_s, read h, write grad_x (+ read grad_h if the membrane is used downstream) = 3w (4w)
-// plus, once per neuron, the fp32 state: v_init read / u_final written, grad_u read / grad_v written — a 1/T share.
+// plus, once per neuron, the fp32 state: v_init read / u_final written, grad_u read / grad_v written — a 1/T share,
+// each only when someone reads it (a null pointer in the argument struct). The CUDA backward always reads the
+// saved h; recomputing it from x (the CPU twin's 5w variant) is not written for the GPU yet.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -185,8 +187,10 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
     }
   }
   acc_t* uT = static_cast<acc_t*>(a.u_final);
+  if (uT) {
 #pragma unroll
-  for (int i = 0; i < VEC; ++i) uT[n + i] = u[i];
+    for (int i = 0; i < VEC; ++i) uT[n + i] = u[i];
+  }
 }
 
 // Backward (BPTT, t = T−1 … 0) for neurons [thread·VEC, thread·VEC + VEC); dL/du carried in registers.
@@ -232,8 +236,10 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
     }
   }
   acc_t* gv = static_cast<acc_t*>(a.grad_v);
+  if (gv) {
 #pragma unroll
-  for (int i = 0; i < VEC; ++i) gv[n + i] = du[i];
+    for (int i = 0; i < VEC; ++i) gv[n + i] = du[i];
+  }
 }
 
 // ---- launch plan (host) ----

@@ -49,7 +49,8 @@ static void backward_matches_finite_differences() {
   o.detach_reset = true;
   LifForwardArgs f{x.data(), nullptr, s.data(), h.data(), u.data(), T, 1, DType::F64, o, 1};
   lif_forward_cpu(f);
-  LifBackwardArgs b{gs.data(), gh.data(), nullptr, h.data(), gx.data(), gv.data(), T, 1, DType::F64, o, 1};
+  LifBackwardArgs b{nullptr, nullptr, h.data(), gs.data(), gh.data(), nullptr, gx.data(), gv.data(), T, 1,
+                    DType::F64, o, 1};
   lif_backward_cpu(b);
   for (int k = 0; k < T; ++k) {
     const double eps = 1e-6;
@@ -63,6 +64,40 @@ static void backward_matches_finite_differences() {
       return l;
     };
     EXPECT(std::fabs((loss(eps) - loss(-eps)) / (2 * eps) - gx[k]) < 1e-7);
+  }
+}
+
+// The backward that recomputes the membrane from x (what the op runs on the CPU) equals the one that reads the
+// forward's stored h, bit for bit in fp32 and for every reset/surrogate; a missing grad_s reads as zeros.
+static void recompute_equals_stored_membrane() {
+  const int64_t T = 7, N = 1500;  // several chunks, a ragged last one
+  std::vector<float> x(T * N), v0(N), s(T * N), h(T * N), u(N), gs(T * N), gh(T * N), gu(N), zeros(T * N, 0.0f);
+  for (int64_t i = 0; i < T * N; ++i) {
+    x[i] = float((i * 7919) % 2000) / 1000.0f - 0.4f;
+    gs[i] = float((i * 104729) % 1000) / 500.0f - 1.0f;
+    gh[i] = float((i * 1299709) % 1000) / 1000.0f - 0.5f;
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    v0[n] = float(n % 17) / 10.0f - 0.5f;
+    gu[n] = float(n % 13) / 6.0f - 1.0f;
+  }
+  for (int reset = 0; reset < 2; ++reset) {
+    for (int sg = 0; sg < 5; ++sg) {
+      const LifOptions o{0.8, 1.0, -0.1, sg == 4 ? 8.0 : 1.3, reset, sg, false};
+      lif_forward_cpu({x.data(), v0.data(), s.data(), h.data(), u.data(), T, N, DType::F32, o, 2});
+      std::vector<float> gx_h(T * N), gv_h(N), gx_x(T * N), gv_x(N), gx_none(T * N), gx_zero(T * N);
+      lif_backward_cpu({nullptr, nullptr, h.data(), gs.data(), gh.data(), gu.data(), gx_h.data(), gv_h.data(), T, N,
+                        DType::F32, o, 2});
+      lif_backward_cpu({x.data(), v0.data(), nullptr, gs.data(), gh.data(), gu.data(), gx_x.data(), gv_x.data(), T,
+                        N, DType::F32, o, 2});
+      EXPECT(gx_h == gx_x);
+      EXPECT(gv_h == gv_x);
+      lif_backward_cpu({x.data(), v0.data(), nullptr, nullptr, gh.data(), nullptr, gx_none.data(), nullptr, T, N,
+                        DType::F32, o, 2});
+      lif_backward_cpu({x.data(), v0.data(), nullptr, zeros.data(), gh.data(), nullptr, gx_zero.data(), nullptr, T,
+                        N, DType::F32, o, 2});
+      EXPECT(gx_none == gx_zero);
+    }
   }
 }
 
@@ -112,6 +147,7 @@ int main() {
   exp_is_accurate();
   forward_by_hand();
   backward_matches_finite_differences();
+  recompute_equals_stored_membrane();
   half_conversions();
   membrane_storage_keeps_the_spike();
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);

@@ -140,10 +140,12 @@ static void run_case(const Case& k) {
       EXPECT(s_gpu.guard_intact() && h_gpu.guard_intact() && u_gpu.guard_intact(), "%s: forward wrote past the end",
              name(d));
 
-      // Inference (h not saved) writes the same spikes and state and leaves h alone.
-      Buffer s_inf(tn, k.shift), u_inf(ns, 0);
+      // Inference (h not saved) writes the same spikes and state and leaves h alone; without u_final, spikes only.
+      Buffer s_inf(tn, k.shift), u_inf(ns, 0), s_only(tn, k.shift);
       emulate_forward({x.data(), v, s_inf.data(), nullptr, u_inf.data(), k.T, k.N, d, o, 1});
       EXPECT(s_inf.same_bytes(s_cpu) && u_inf.same_bytes(u_cpu), "%s: forward without h differs", name(d));
+      emulate_forward({x.data(), v, s_only.data(), nullptr, nullptr, k.T, k.N, d, o, 1});
+      EXPECT(s_only.same_bytes(s_cpu), "%s: forward without h and u_final differs", name(d));
 
       if (with_v0 == 0) continue;  // the backward does not depend on v_init beyond h
       for (int detach = 0; detach < 2; ++detach) {
@@ -153,8 +155,10 @@ static void run_case(const Case& k) {
             const void* g_h = with_gh ? gh.data() : nullptr;
             const void* g_u = with_gh ? gu.data() : nullptr;  // grad_u present exactly when grad_h is: both paths
             Buffer gx_cpu(tn, k.shift), gv_cpu(ns, 0), gx_gpu(tn, k.shift), gv_gpu(ns, 0);
-            lif_backward_cpu({gs.data(), g_h, g_u, h_cpu.data(), gx_cpu.data(), gv_cpu.data(), k.T, k.N, d, ob, 1});
-            emulate_backward({gs.data(), g_h, g_u, h_cpu.data(), gx_gpu.data(), gv_gpu.data(), k.T, k.N, d, ob, 1});
+            lif_backward_cpu({nullptr, nullptr, h_cpu.data(), gs.data(), g_h, g_u, gx_cpu.data(), gv_cpu.data(), k.T,
+                              k.N, d, ob, 1});
+            emulate_backward({nullptr, nullptr, h_cpu.data(), gs.data(), g_h, g_u, gx_gpu.data(), gv_gpu.data(), k.T,
+                              k.N, d, ob, 1});
             EXPECT(gx_gpu.same_bytes(gx_cpu) && gv_gpu.same_bytes(gv_cpu),
                    "%s T=%lld N=%lld reset=%d detach=%d surrogate=%d grad_h=%d: backward differs", name(d),
                    (long long)k.T, (long long)k.N, reset, detach, sg, with_gh);

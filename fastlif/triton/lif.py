@@ -1,13 +1,14 @@
 """The ``"triton"`` backend: fused multi-step LIF forward and backward kernels (SPEC §1–3).
 
-Layout: ``x`` `[T, ...]` is viewed as a contiguous `[T, N]`; one program owns BLOCK neurons and walks the time
-axis with the membrane in fp32 registers, so every element of x, s, h, grad_s and dx crosses memory once
-(SPEC §9). The forward writes spikes, the pre-reset membrane h (only when backward or the caller needs it) and
-the final state; the backward is one reverse pass over grad_s and h.
+Layout: ``x`` `[T, ...]`, dense with time outermost (fastlif/ops.py's rule), is walked as `[T, N]` rows of memory;
+one program owns BLOCK neurons and walks the time axis with the membrane in fp32 registers, so every element of x,
+s, h, grad_s and dx crosses memory once (SPEC §9). The forward writes spikes, the pre-reset membrane h and the final
+state only as the op contract asks; the backward is one reverse pass over grad_s and the saved h.
 
 The kernels are registered as ``torch.library.custom_op`` s (``fastlif::lif_forward_triton`` /
-``fastlif::lif_backward_triton``) with fake (shape) implementations and an autograd formula, so
-``torch.compile(fullgraph=True)`` traces models that use them. Not ``triton_op``: its fake implementation is the
+``fastlif::lif_backward_triton``) with the schema of the compiled ops, and get the contract's fake kernels and
+autograd formula from fastlif/ops.py, so ``torch.compile(fullgraph=True)`` traces models that use them. Not
+``triton_op``: its fake implementation is the
 op body run on FakeTensors, which only works while ``wrap_triton`` turns the launch into a graph node — under
 TRITON_INTERPRET=1 ``wrap_triton`` hands back the interpreted kernel itself, which then reads the FakeTensors'
 data and fails. A custom op behaves the same with and without the interpreter, so what CI tests is what runs.
@@ -25,7 +26,7 @@ import triton
 import triton.language as tl
 
 from ..config import LifConfig
-from ..ops import call_flat
+from .. import ops
 
 # Time loops up to this length are unrolled at compile time (tl.static_range); longer ones run as a loop.
 MAX_UNROLL = 8
@@ -134,15 +135,16 @@ def _forward_step(x_ptr, s_ptr, h_ptr, offs, mask, u, decay, threshold, v_reset,
 
 @triton.jit
 def _lif_forward_kernel(x_ptr, v_ptr, s_ptr, h_ptr, u_ptr, T, N, decay, threshold, v_reset,
-                        HAS_V: tl.constexpr, STORE_H: tl.constexpr, SOFT: tl.constexpr, EXACT_MUL: tl.constexpr,
-                        UNROLL: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                        HAS_V: tl.constexpr, STORE_H: tl.constexpr, STORE_U: tl.constexpr, SOFT: tl.constexpr,
+                        EXACT_MUL: tl.constexpr, UNROLL: tl.constexpr, BLOCK: tl.constexpr):
+    # 64-bit: program_id * BLOCK overflows int32 for N >= 2^31 neurons.
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     if HAS_V:
         u = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
         u = tl.zeros([BLOCK], dtype=tl.float32)
-    # Advancing the row pointers (instead of indexing t * N) keeps offsets 32-bit for any T * N.
+    # Advancing the row pointers (instead of indexing t * N) keeps the offsets below N for any T.
     if UNROLL > 0:
         for _ in tl.static_range(UNROLL):
             u = _forward_step(x_ptr, s_ptr, h_ptr, offs, mask, u, decay, threshold, v_reset,
@@ -159,7 +161,8 @@ def _lif_forward_kernel(x_ptr, v_ptr, s_ptr, h_ptr, u_ptr, T, N, decay, threshol
             s_ptr += N
             if STORE_H:
                 h_ptr += N
-    tl.store(u_ptr + offs, u, mask=mask)
+    if STORE_U:
+        tl.store(u_ptr + offs, u, mask=mask)
 
 
 @triton.jit
@@ -191,9 +194,9 @@ def _backward_step(gs_ptr, gh_ptr, h_ptr, dx_ptr, offs, mask, du, decay, thresho
 @triton.jit
 def _lif_backward_kernel(gs_ptr, gh_ptr, gu_ptr, h_ptr, dx_ptr, dv_ptr, T, N, last_row, decay, threshold, v_reset,
                          sg_param, HAS_GS: tl.constexpr, HAS_GH: tl.constexpr, HAS_GU: tl.constexpr,
-                         SOFT: tl.constexpr, DETACH: tl.constexpr, SURROGATE: tl.constexpr, UNROLL: tl.constexpr,
-                         BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                         STORE_GV: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr, SURROGATE: tl.constexpr,
+                         UNROLL: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     if HAS_GU:
         du = tl.load(gu_ptr + offs, mask=mask, other=0.0).to(tl.float32)
@@ -226,7 +229,8 @@ def _lif_backward_kernel(gs_ptr, gh_ptr, gu_ptr, h_ptr, dx_ptr, dv_ptr, T, N, la
                 gs_ptr -= N
             if HAS_GH:
                 gh_ptr -= N
-    tl.store(dv_ptr + offs, du, mask=mask)  # after step t = 1, du = decay * dh[1] = d v_init
+    if STORE_GV:
+        tl.store(dv_ptr + offs, du, mask=mask)  # after step t = 1, du = decay * dh[1] = d v_init
 
 
 _forward_kernel = _tuned(_lif_forward_kernel)
@@ -240,18 +244,18 @@ def _launch_args(n: int) -> tuple:
     return (lambda meta: (triton.cdiv(n, meta["BLOCK"]),)), {}
 
 
-def _check_layout(name: str, tensor: Optional[torch.Tensor], shape: tuple) -> None:
-    """The ops trust ``run``'s layout; direct callers of torch.ops.fastlif.* get a clear error instead."""
-    if tensor is not None and (tuple(tensor.shape) != tuple(shape) or not tensor.is_contiguous()):
-        raise ValueError(f"{name} must be a contiguous tensor of shape {tuple(shape)}, got shape "
-                         f"{tuple(tensor.shape)} (contiguous={tensor.is_contiguous()})")
-
-
 def _check_ids(reset: int, surrogate: int) -> None:
     if reset not in (0, 1):
         raise ValueError(f"reset must be 0 (hard) or 1 (soft), got {reset}")
     if surrogate not in range(5):
         raise ValueError(f"surrogate must be a fastlif.surrogate kind_id in 0..4, got {surrogate}")
+
+
+def _check_dense(name: str, t: torch.Tensor) -> None:
+    """The kernels walk `[T, N]` rows of memory; direct callers of the op get a clear error instead."""
+    if t.dim() == 0 or not ops.time_major_dense(t):
+        raise ValueError(f"{name} must be dense with time outermost (e.g. contiguous or channels_last), got shape "
+                         f"{tuple(t.shape)} with strides {t.stride()}")
 
 
 def _exact_mul(x: torch.Tensor) -> bool:
@@ -262,95 +266,58 @@ def _exact_mul(x: torch.Tensor) -> bool:
 @torch.library.custom_op("fastlif::lif_forward_triton", mutates_args=())
 def lif_forward_triton(x: torch.Tensor, v_init: Optional[torch.Tensor], decay: float, threshold: float,
                        v_reset: float, reset: int, surrogate: int, sg_param: float, detach_reset: bool,
-                       save_h: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """x `[T, N]` contiguous → (spikes `[T, N]`, h `[T, N]` or empty when not save_h, u_final `[N]` fp32).
-
-    Takes the surrogate arguments it does not use because register_autograd hands backward only the forward's
-    inputs (the same signature as the compiled ``fastlif::lif_forward``).
-    """
-    if x.dim() != 2:
-        raise ValueError(f"x must be [T, N], got shape {tuple(x.shape)}")
-    T, N = x.shape
-    _check_layout("x", x, (T, N))
-    _check_layout("v_init", v_init, (N,))
+                       save_h: bool, save_u: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The compiled ``fastlif::lif_forward``'s schema and contract (fastlif/ops.py), on Triton kernels."""
+    _check_dense("x", x)
     _check_ids(reset, surrogate)
-    s = torch.empty_like(x)
-    h = torch.empty_like(x) if save_h else x.new_empty((0,))
-    u = x.new_empty((N,), dtype=torch.float32)
-    if N > 0:
+    s, h, u = ops._forward_fake(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset,
+                                save_h, save_u)
+    T = x.shape[0]
+    N = x.numel() // T if T else 0
+    if T == 0 and save_u:  # no step: the state is where it started
+        u.copy_(v_init) if v_init is not None else u.zero_()
+    if T * N > 0:
         grid, meta = _launch_args(N)
         _forward_kernel[grid](
-            x, v_init, s, h if save_h else None, u, T, N, decay, threshold, v_reset,
-            HAS_V=v_init is not None, STORE_H=save_h, SOFT=reset == 1, EXACT_MUL=_exact_mul(x),
+            x, v_init, s, h if save_h else None, u if save_u else None, T, N, decay, threshold, v_reset,
+            HAS_V=v_init is not None, STORE_H=save_h, STORE_U=save_u, SOFT=reset == 1, EXACT_MUL=_exact_mul(x),
             UNROLL=T if T <= MAX_UNROLL else 0, **meta)
     return s, h, u
 
 
 @torch.library.custom_op("fastlif::lif_backward_triton", mutates_args=())
-def lif_backward_triton(grad_s: Optional[torch.Tensor], grad_h: Optional[torch.Tensor],
-                        grad_u: Optional[torch.Tensor], h: torch.Tensor, decay: float, threshold: float,
-                        v_reset: float, reset: int, surrogate: int, sg_param: float,
-                        detach_reset: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Contiguous incoming grads (None: no gradient) and the stored h `[T, N]` → (dx `[T, N]`, dv_init `[N]` fp32)."""
-    if h.dim() != 2:
-        raise ValueError(f"h must be [T, N], got shape {tuple(h.shape)}")
-    T, N = h.shape
-    for name, grad in (("h", h), ("grad_s", grad_s), ("grad_h", grad_h)):
-        _check_layout(name, grad, (T, N))
-    _check_layout("grad_u", grad_u, (N,))
+def lif_backward_triton(x: Optional[torch.Tensor], v_init: Optional[torch.Tensor], h: Optional[torch.Tensor],
+                        grad_s: Optional[torch.Tensor], grad_h: Optional[torch.Tensor],
+                        grad_u: Optional[torch.Tensor], decay: float, threshold: float, v_reset: float, reset: int,
+                        surrogate: int, sg_param: float, detach_reset: bool,
+                        need_grad_v: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The compiled ``fastlif::lif_backward``'s schema and contract; the Triton backward reads the saved h."""
+    if h is None or x is not None:
+        raise ValueError("the Triton backward reads the saved membrane: pass h, not x")
+    _check_dense("h", h)
     _check_ids(reset, surrogate)
-    dx = torch.empty_like(h)
-    dv = h.new_empty((N,), dtype=torch.float32)
-    if N > 0:
+    dx, dv = ops._backward_fake(None, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset,
+                                surrogate, sg_param, detach_reset, need_grad_v)
+    T = h.shape[0]
+    N = h.numel() // T if T else 0
+    if T == 0 and need_grad_v:  # no step: dL/dv_init is dL/du_final
+        dv.copy_(grad_u) if grad_u is not None else dv.zero_()
+    if T * N > 0:
         grid, meta = _launch_args(N)
         _backward_kernel[grid](
-            grad_s, grad_h, grad_u, h, dx, dv, T, N, (T - 1) * N, decay, threshold, v_reset, sg_param,
-            HAS_GS=grad_s is not None, HAS_GH=grad_h is not None, HAS_GU=grad_u is not None, SOFT=reset == 1,
-            DETACH=detach_reset, SURROGATE=surrogate, UNROLL=T if T <= MAX_UNROLL else 0, **meta)
+            grad_s, grad_h, grad_u, h, dx, dv if need_grad_v else None, T, N, (T - 1) * N, decay, threshold,
+            v_reset, sg_param, HAS_GS=grad_s is not None, HAS_GH=grad_h is not None, HAS_GU=grad_u is not None,
+            STORE_GV=need_grad_v, SOFT=reset == 1, DETACH=detach_reset, SURROGATE=surrogate,
+            UNROLL=T if T <= MAX_UNROLL else 0, **meta)
     return dx, dv
 
 
-@lif_forward_triton.register_fake
-def _lif_forward_fake(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, save_h):
-    h = torch.empty_like(x) if save_h else x.new_empty((0,))
-    return torch.empty_like(x), h, x.new_empty(x.shape[1:], dtype=torch.float32)
+TRITON = ops.register("fastlif::lif_forward_triton", "fastlif::lif_backward_triton", lambda device: False)
 
 
-@lif_backward_triton.register_fake
-def _lif_backward_fake(grad_s, grad_h, grad_u, h, decay, threshold, v_reset, reset, surrogate, sg_param,
-                       detach_reset):
-    return torch.empty_like(h), h.new_empty(h.shape[1:], dtype=torch.float32)
-
-
-def _setup_context(ctx, inputs, output):
-    # Outputs nobody differentiates arrive in backward as None instead of zero tensors: no [T, N] zeros to read.
-    ctx.set_materialize_grads(False)
-    ctx.save_for_backward(output[1])
-    ctx.scalars = inputs[2:9]
-    ctx.v_init_dtype = None if inputs[1] is None else inputs[1].dtype
-
-
-def _contiguous(grad: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    # Incoming grads are often expanded views (e.g. of sum().backward()); the kernel reads dense rows.
-    return None if grad is None else grad.contiguous()
-
-
-def _backward(ctx, grad_s, grad_h, grad_u):
-    (h,) = ctx.saved_tensors
-    if h.dim() != 2:  # the forward's placeholder for "h not stored"
-        raise RuntimeError("fastlif: backward through a Triton forward that ran with save_h=False")
-    grad_x, grad_v = torch.ops.fastlif.lif_backward_triton(
-        _contiguous(grad_s), _contiguous(grad_h), _contiguous(grad_u), h, *ctx.scalars)
-    grad_v = None if ctx.v_init_dtype is None else grad_v.to(ctx.v_init_dtype)
-    return (grad_x, grad_v) + (None,) * 8
-
-
-lif_forward_triton.register_autograd(_backward, setup_context=_setup_context)
-
-
-def run(x: torch.Tensor, v_init: Optional[torch.Tensor], cfg: LifConfig, return_state: bool):
-    """The "triton" backend on validated arguments: `[T, ...]` → `[T, N]` → fused kernels."""
+def run(x: torch.Tensor, v_init: Optional[torch.Tensor], cfg: LifConfig, return_state: bool, want_h: bool = True):
+    """The "triton" backend on validated arguments."""
     if x.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"the triton backend takes x in fp16, bf16 or fp32, got {x.dtype} "
                         "(use backend='cpu', 'cuda' or 'reference' for fp64)")
-    return call_flat(torch.ops.fastlif.lif_forward_triton, x, v_init, cfg, return_state)
+    return ops.call(TRITON, x, v_init, cfg, return_state, want_h)
