@@ -198,8 +198,9 @@ def test_dispatched_isa_is_the_best_the_cpu_has():
     flags = _cpu_flags()
     if not flags:
         pytest.skip("no /proc/cpuinfo flags on this system")
-    best = ("avx512" if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags
-            else "avx2" if "avx2" in flags else "baseline")
+    avx2 = {"avx2", "fma"} <= flags
+    best = ("avx512" if avx2 and {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags
+            else "avx2" if avx2 else "baseline")
     if os.environ.get("FASTLIF_CPU_ISA"):
         pytest.skip("FASTLIF_CPU_ISA caps the choice in this run")
     assert fastlif.cpu_isa() == best

@@ -3,7 +3,7 @@
 #if defined(__x86_64__)
 #include "lif_cpu_isa_prelude.h"
 
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma,prefer-vector-width=512")
 #define FASTLIF_CPU_ISA avx512
 #include "lif_cpu_kernels.h"
 #endif
