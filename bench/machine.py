@@ -68,7 +68,15 @@ def describe(device: torch.device) -> str:
     """One line naming the hardware, for plot titles and printed headers."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{_cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    return (f"{_cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+            f"{_fastlif_isa()}")
+
+
+def _fastlif_isa() -> str:
+    """The instruction set fastlif's CPU kernels dispatched to, if the extension is there."""
+    import fastlif
+    isa = fastlif.cpu_isa()
+    return f", fastlif CPU kernels {isa}" if isa else ""
 
 
 def _status_kb(field: str) -> int | None:
