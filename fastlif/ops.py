@@ -96,20 +96,23 @@ def _in_layout(t: Optional[torch.Tensor], like: torch.Tensor, state: bool) -> Op
     return out.copy_(t)
 
 
-# ---- fake kernels and autograd, shared by every compiled twin ----
+# ---- outputs, fake kernels and autograd, shared by every compiled twin ----
 
 def _nothing(like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return like.new_empty((0,), dtype=dtype)
 
 
-def _forward_fake(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, save_h, save_u):
+def empty_forward_outputs(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, save_h,
+                          save_u):
+    """The forward's (s, h, u_final), unwritten, laid out as the contract says; also its fake kernel."""
     h = torch.empty_like(x) if save_h else _nothing(x, x.dtype)
     u = empty_state(x) if save_u else _nothing(x, state_dtype(x.dtype))
     return torch.empty_like(x), h, u
 
 
-def _backward_fake(x, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset, surrogate, sg_param,
-                   detach_reset, need_grad_v):
+def empty_backward_outputs(x, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset, surrogate,
+                           sg_param, detach_reset, need_grad_v):
+    """The backward's (grad_x, grad_v_init), unwritten; also its fake kernel."""
     ref = x if x is not None else h
     return torch.empty_like(ref), empty_state(ref) if need_grad_v else _nothing(ref, state_dtype(ref.dtype))
 
@@ -160,8 +163,8 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
                                   _in_layout(grad_u, ref, True), *ctx.scalars, need_grad_v)
         return (grad_x, grad_v if need_grad_v else None) + none
 
-    torch.library.register_fake(forward_name, _forward_fake)
-    torch.library.register_fake(backward_name, _backward_fake)
+    torch.library.register_fake(forward_name, empty_forward_outputs)
+    torch.library.register_fake(backward_name, empty_backward_outputs)
     torch.library.register_autograd(forward_name, backward_formula, setup_context=setup_context)
     return FusedOp(getattr(getattr(torch.ops, namespace), fwd), backward, recomputes_h)
 

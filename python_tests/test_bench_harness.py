@@ -82,13 +82,14 @@ def test_copy_floors_move_the_model_bytes_into_fresh_arrays_shaped_as_outputs(dt
 def test_lif_cpu_goals_and_bf16_verdicts():
     def full(T, dtype, ms, x_compiled, pct):
         return dict(provider="fastlif-cpu", mode="full", T=T, dtype=dtype, median_ms=ms,
-                    speedup_vs_compiled=x_compiled, pct_of_copy=pct)
+                    speedup_vs_compiled=x_compiled, pct_of_copy=pct, pct_of_copy_fresh=2 * pct)
     rows = [full(1, "fp32", 1.0, 1.6, 30.0), full(8, "fp32", 8.0, 2.6, 40.0), full(8, "bf16", 7.0, 3.0, 25.0),
             full(16, "fp32", 16.0, 1.0, 20.0), full(16, "bf16", 17.0, 0.9, 10.0),
             dict(full(8, "fp32", 1.0, 9.0, 99.0), mode="forward")]
     assert lif_cpu.goal_lines(rows) == [  # T = 32 did not run; the forward row and bf16 rows count for nothing
         "goal: fp32 forward+backward at T=8 >= 2.5x the compiled loop: 2.60x, met",
         "goal: fp32 forward+backward at T=8 >= 50% of the (warm) copy floor: 40.00%, NOT met",
+        "goal: fp32 forward+backward at T=8 >= 50% of the fresh copy floor (three clones of [T, N]): 80.00%, met",
         "goal: fp32 forward+backward at T=1 >= 1.5x the compiled loop: 1.60x, met"]
     lines = lif_cpu.bf16_lines(rows)
     assert len(lines) == 2 and lines[0].endswith("no slower") and lines[1].endswith("SLOWER")

@@ -134,6 +134,8 @@ def test_opcheck(dtype):
         args = (x.requires_grad_(), v, 0.5, 1.0, 0.0, 0, 2, 4.0, False, save_h, save_u)
         torch.library.opcheck(torch.ops.fastlif.lif_forward.default, args)
     g = torch.randn(5, 3, 4).to(dtype)
-    for x_or_h, grads in [((x.detach(), None), (g, None, None)), ((None, x.detach()), (g, g.clone(), torch.randn(3, 4)))]:
-        bargs = (x_or_h[0], v, x_or_h[1], *grads, 0.5, 1.0, 0.0, 1, 3, 2.0, True, True)
+    recompute = (x.detach(), None, (g, None, None))                   # what the CPU backward runs: x, no h
+    from_h = (None, x.detach(), (g, g.clone(), torch.randn(3, 4)))     # the stored-membrane path, every gradient
+    for x_in, h_in, grads in (recompute, from_h):
+        bargs = (x_in, v, h_in, *grads, 0.5, 1.0, 0.0, 1, 3, 2.0, True, True)
         torch.library.opcheck(torch.ops.fastlif.lif_backward.default, bargs)

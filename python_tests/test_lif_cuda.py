@@ -209,8 +209,8 @@ def test_inference_skips_the_membrane():
     """Without grad and without return_state the forward writes no membrane (2 of the 3 streams of SPEC §9)."""
     x = torch.randn(4, 1000, device=DEV)
     with torch.no_grad():
-        s, h, _ = torch.ops.fastlif.lif_forward(x, None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False)
-    assert h.numel() == 0
+        s, h, u = torch.ops.fastlif.lif_forward(x, None, 0.5, 1.0, 0.0, 0, 0, 1.0, False, False, False)
+    assert h.numel() == 0 and u.numel() == 0
     assert torch.equal(s, reference.lif_sequence(x))
 
 
@@ -256,12 +256,15 @@ def test_torch_compile_fullgraph(dtype):
 def test_opcheck(dtype):
     x = torch.randn(5, 1024, device=DEV).to(dtype)
     v = torch.randn(1024, device=DEV)
-    args = (x.requires_grad_(), v, 0.5, 1.0, 0.0, 0, 2, 4.0, False, True)
+    args = (x.requires_grad_(), v, 0.5, 1.0, 0.0, 0, 2, 4.0, False, True, True)
     torch.library.opcheck(torch.ops.fastlif.lif_forward.default, args)
     h = torch.randn(5, 1024, device=DEV).to(dtype)
-    bargs = (torch.randn(5, 1024, device=DEV).to(dtype), torch.randn(5, 1024, device=DEV).to(dtype),
-             torch.randn(1024, device=DEV), h, 0.5, 1.0, 0.0, 1, 3, 2.0, True)
-    torch.library.opcheck(torch.ops.fastlif.lif_backward.default, bargs)
+    grads = (torch.randn(5, 1024, device=DEV).to(dtype), torch.randn(5, 1024, device=DEV).to(dtype),
+             torch.randn(1024, device=DEV))
+    # The CUDA backward reads the saved h (x = None); grad_s missing is the one input it materialises.
+    for g in (grads, (None, grads[1], None)):
+        torch.library.opcheck(torch.ops.fastlif.lif_backward.default, (None, v, h, *g, 0.5, 1.0, 0.0, 1, 3, 2.0, True,
+                                                                       True))
 
 
 def test_module_on_gpu_matches_cpu_backend():

@@ -252,3 +252,26 @@ def test_isa_kernels_are_vectorised():
     assert set(bodies) == {"baseline", "avx2", "avx512"}
     assert all("ymm" in b for b in bodies["avx2"]) and any("zmm" in b for b in bodies["avx512"])
     assert not any("ymm" in b or "zmm" in b for b in bodies["baseline"])
+
+
+def test_compiled_graph_keeps_the_contract(twin):
+    """torch.compile(fullgraph=True, dynamic=True) traces the layout rule and the ops on a channels_last input: the
+    graph's outputs and gradients are eager's, with x's strides."""
+    backend, device = twin
+    torch._dynamo.reset()
+
+    layer = fastlif.LIFSequence(surrogate="sigmoid", backend=backend)
+
+    def step(x):
+        return layer(x, return_state=True)
+
+    compiled = torch.compile(step, fullgraph=True, dynamic=True, backend="aot_eager")
+    for T in (2, 3):
+        x = _channels_last_steps(device, T=T).requires_grad_()
+        s, h, u = compiled(x)
+        (gx,) = torch.autograd.grad((s * 0.5 + h).sum() + u.sum(), x)
+        x_e = x.detach().clone().requires_grad_()
+        s_e, h_e, u_e = step(x_e)
+        (gx_e,) = torch.autograd.grad((s_e * 0.5 + h_e).sum() + u_e.sum(), x_e)
+        assert s.stride() == x.stride() and torch.equal(s, s_e) and torch.equal(h, h_e) and torch.equal(u, u_e)
+        torch.testing.assert_close(gx, gx_e, rtol=1e-6, atol=1e-7)

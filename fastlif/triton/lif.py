@@ -270,7 +270,7 @@ def lif_forward_triton(x: torch.Tensor, v_init: Optional[torch.Tensor], decay: f
     """The compiled ``fastlif::lif_forward``'s schema and contract (fastlif/ops.py), on Triton kernels."""
     _check_dense("x", x)
     _check_ids(reset, surrogate)
-    s, h, u = ops._forward_fake(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset,
+    s, h, u = ops.empty_forward_outputs(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset,
                                 save_h, save_u)
     T = x.shape[0]
     N = x.numel() // T if T else 0
@@ -296,7 +296,7 @@ def lif_backward_triton(x: Optional[torch.Tensor], v_init: Optional[torch.Tensor
         raise ValueError("the Triton backward reads the saved membrane: pass h, not x")
     _check_dense("h", h)
     _check_ids(reset, surrogate)
-    dx, dv = ops._backward_fake(None, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset,
+    dx, dv = ops.empty_backward_outputs(None, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset,
                                 surrogate, sg_param, detach_reset, need_grad_v)
     T = h.shape[0]
     N = h.numel() // T if T else 0
