@@ -2,7 +2,7 @@
 VENV ?= .venv
 ACT = . $(VENV)/bin/activate &&
 
-.PHONY: setup demo test test-python test-cpp bench bench-quick clean
+.PHONY: setup demo test test-python test-cpp bench bench-quick gpu-check clean
 
 setup:
 	@bash tools/bootstrap.sh
@@ -26,6 +26,10 @@ bench: setup
 
 bench-quick: setup
 	$(ACT) python -m bench.run --quick
+
+# The CUDA/Triton kernels checked on a GPU box in ~8 min (tools/gpu_check/): needs torch, nvcc, compute-sanitizer, ncu.
+gpu-check:
+	bash tools/gpu_check/devcheck.sh
 
 clean:
 	rm -rf build build-cmake fastlif/_C*.so *.egg-info
