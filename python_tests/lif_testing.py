@@ -4,6 +4,7 @@ that recompute it from x in fp32 are checked against the reference's gradients d
 import itertools
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastlif
 from fastlif import reference
@@ -106,3 +107,19 @@ def assert_matches_reference(backend, x, v_init, gs, gh, gu, decay, threshold, v
     assert_close_rel(grads[0], dx.to(dtype), GRAD_RTOL[dtype], "grad x")
     if v_init is not None:
         assert_close_rel(grads[1], dv, 1e-5, "grad v_init")
+
+
+class OpLog(TorchDispatchMode):
+    """Every operator call below autograd, as (name, args, outputs): what the kernels were asked to do."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.calls.append((func.overloadpacket.__name__, args, out))
+        return out
+
+    def of(self, name):
+        return [(args, out) for n, args, out in self.calls if n == name]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastlif
 from fastlif import ops, reference
+from lif_testing import OpLog
 
 BACKENDS = ([("cpu", "cpu")] if ops.LOAD_ERROR is None else []) \
     + ([("cuda", "cuda")] if "cuda" in fastlif.backends() else []) \
@@ -20,22 +20,6 @@ BACKENDS = ([("cpu", "cpu")] if ops.LOAD_ERROR is None else []) \
 FORWARD = {"cpu": "lif_forward", "cuda": "lif_forward", "triton": "lif_forward_triton"}
 BACKWARD = {"cpu": "lif_backward", "cuda": "lif_backward", "triton": "lif_backward_triton"}
 ZERO_FILLS = ("zeros", "zeros_like", "new_zeros", "zero_", "fill_", "full", "full_like", "new_full")
-
-
-class OpLog(TorchDispatchMode):
-    """Every operator call below autograd: (name, args, outputs)."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        self.calls.append((func.overloadpacket.__name__, args, out))
-        return out
-
-    def of(self, name):
-        return [(args, out) for n, args, out in self.calls if n == name]
 
 
 @pytest.fixture(params=BACKENDS, ids=[b for b, _ in BACKENDS])

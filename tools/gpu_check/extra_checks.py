@@ -34,7 +34,6 @@ import traceback
 from pathlib import Path
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import lif_calls as calls  # first: puts the project root on sys.path and registers the ops
 
@@ -44,6 +43,7 @@ from fastlif.triton import lif
 
 KIT = Path(__file__).resolve().parent
 sys.path.insert(0, str(calls.ROOT / "python_tests"))  # lif_testing
+from lif_testing import OpLog  # noqa: E402
 DEV = calls.DEVICE
 CUDA = DEV.type == "cuda"
 # Enough neurons for the CUDA kernels' 16-byte vectors (>= 2^15 of them); a dry run only checks the calls.
@@ -65,22 +65,6 @@ def record(check: str, status: str, **info) -> None:
     print(json.dumps(row, default=str), flush=True)
     if OUT:
         OUT.write_text(json.dumps(RESULTS, indent=1, default=str))
-
-
-class OpLog(TorchDispatchMode):
-    """Every operator call below autograd: (name, args, outputs)."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        self.calls.append((func.overloadpacket.__name__, args, out))
-        return out
-
-    def of(self, name):
-        return [(args, out) for n, args, out in self.calls if n == name]
 
 
 def _recomputes_h(backend: str) -> bool:
