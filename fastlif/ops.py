@@ -62,7 +62,7 @@ def _dense_inner(sizes, strides) -> Optional[int]:
 def time_major_dense(x: torch.Tensor) -> bool:
     """Dense with time outermost: each time step's neurons fill N consecutive elements (csrc/lif_ops.cpp checks
     the same). An empty tensor has no memory to walk, so any strides do."""
-    if x.numel() == 0:
+    if x.numel() == 0 or x.is_contiguous():
         return x.dim() >= 1
     n = _dense_inner(x.shape[1:], x.stride()[1:])
     return n is not None and (x.shape[0] <= 1 or x.stride(0) == n)
