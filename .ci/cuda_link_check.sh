@@ -74,8 +74,9 @@ for op in ("fastlif::lif_forward", "fastlif::lif_backward"):
         assert torch._C._dispatch_has_kernel_for_dispatch_key(op, key), f"{op} has no {key} kernel"
 # The CPU kernel of the same build still runs: one neuron, decay 0.5, threshold 1 → h = 0.6, 1.3, 0.2.
 s, h, u = torch.ops.fastlif.lif_forward(torch.tensor([[0.6], [1.0], [0.2]]), None, 0.5, 1.0, 0.0, 0, 0, 1.0,
-                                        False, True)
+                                        False, True, True)
 assert s.flatten().tolist() == [0.0, 1.0, 0.0], s
+assert torch.equal(u, torch.tensor([0.2])), u
 print("cuda_link_check: OK — the CUDA extension builds, links and registers its kernels (torch",
       torch.__version__ + ", CUDA", torch.version.cuda + ")")
 PY
