@@ -9,8 +9,9 @@
   recompute it will read it, ``u_final`` only when returned, ``grad_v`` only when ``v_init`` needs a gradient;
 - the fake (meta) kernels, so ``torch.compile(fullgraph=True)`` traces the ops without graph breaks;
 - one autograd formula: no zero-filled gradients (outputs nobody differentiates arrive as None and reach the
-  kernels as null pointers), the membrane recomputed from x where the backend's backward can (the CPU: SPEC §9's 5w
-  variant, measured faster than saving h), read from the saved h elsewhere, and one error when it was not saved.
+  kernels as null pointers), the membrane recomputed from x where the backend's backward can (the CPU: the 5w
+  variant of docs/equations.md's traffic model, measured faster than saving h), read from the saved h elsewhere,
+  and one error when it was not saved.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The CPU kernel (csrc/cpu/lif_cpu.cpp) against the reference twin (fastlif/reference.py)."""
+"""The CPU kernels (csrc/cpu/lif_cpu_kernels.h, dispatched by lif_cpu.cpp) against the reference twin."""
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
