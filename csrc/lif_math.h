@@ -25,25 +25,31 @@ struct Scalars {
   acc_t decay, threshold, v_reset, sg_param;
 };
 
+// a·b + c rounded once. Every multiply-add of the backward is written with it: the CPU twin is built with
+// -ffp-contract=off and nvcc fuses multiply-adds by default, so only multiply-adds spelled out as fused give both
+// twins the same bits (and the CPU the FMA units where it has them). The forward's charge stays unfused (charge()).
+FASTLIF_HD float fused(float a, float b, float c) { return fmaf(a, b, c); }
+FASTLIF_HD double fused(double a, double b, double c) { return fma(a, b, c); }
+
 // e^v in fp32 from plain arithmetic (Cephes' expf: v = n·ln2 + r, a degree-6 polynomial in r, then 2^n through
 // the exponent bits), accurate to about 2 ulp. Unlike a libm call it vectorises in the CPU kernel's inner loop
 // (the sigmoid surrogate's backward was bound by scalar expf calls), and CPU and CUDA run the same formula. The
-// polynomial is evaluated with explicit fused multiply-adds: one rounding per step on every twin (nvcc would fuse
-// them anyway), and half the instructions where the CPU has FMA (the sigmoid backward is compute-bound there).
+// reduction and the polynomial are evaluated with fused(): one rounding per step on every twin, and half the
+// instructions where the CPU has FMA (the sigmoid backward is compute-bound there).
 FASTLIF_HD float math_exp(float v) {
   v = v < -87.3f ? -87.3f : (v > 88.3f ? 88.3f : v);  // 2^n stays a normal float; e^±88 saturate the sigmoid
-  const float fx = v * 1.44269504088896341f + 0.5f;
+  const float fx = fused(v, 1.44269504088896341f, 0.5f);
   int n = static_cast<int>(fx);
   n -= static_cast<float>(n) > fx ? 1 : 0;  // floor without a libm call
   const float nf = static_cast<float>(n);
-  const float r = (v - nf * 0.693359375f) + nf * 2.12194440e-4f;  // ln2 split in two for an exact reduction
+  const float r = fused(nf, 2.12194440e-4f, fused(-nf, 0.693359375f, v));  // ln2 split in two: exact reduction
   float y = 1.9875691500e-4f;
-  y = fmaf(y, r, 1.3981999507e-3f);
-  y = fmaf(y, r, 8.3334519073e-3f);
-  y = fmaf(y, r, 4.1665795894e-2f);
-  y = fmaf(y, r, 1.6666665459e-1f);
-  y = fmaf(y, r, 5.0000001201e-1f);
-  y = fmaf(y * r, r, r) + 1.0f;
+  y = fused(y, r, 1.3981999507e-3f);
+  y = fused(y, r, 8.3334519073e-3f);
+  y = fused(y, r, 4.1665795894e-2f);
+  y = fused(y, r, 1.6666665459e-1f);
+  y = fused(y, r, 5.0000001201e-1f);
+  y = fused(y * r, r, r) + 1.0f;
   union {
     uint32_t u;
     float f;
@@ -102,9 +108,9 @@ FASTLIF_HD acc_t surrogate_grad(acc_t z, acc_t p) {
     return p * sig * (one - sig);
   } else if constexpr (K == Surrogate::ATan) {  // α / (2·(1 + (π/2·α·z)²))
     const acc_t w = acc_t(1.5707963267948966) * p * z;
-    return p / (acc_t(2) * (one + w * w));
+    return p / (acc_t(2) * fused(w, w, one));
   } else {  // SuperSpike: (β/2) / (1 + β·|z|)²
-    const acc_t d = one + p * math_abs(z);
+    const acc_t d = fused(p, math_abs(z), one);
     return (p / acc_t(2)) / (d * d);
   }
 }
@@ -118,11 +124,11 @@ FASTLIF_HD acc_t backward_step(acc_t h, acc_t grad_s, acc_t du, const Scalars<ac
   const acc_t keep = s ? acc_t(0) : acc_t(1);
   acc_t dudh;
   if constexpr (R == Reset::Hard) {
-    dudh = Detach ? keep : keep + (c.v_reset - h) * g;  // reset gradient kept, as the TET/SLT code does
+    dudh = Detach ? keep : fused(c.v_reset - h, g, keep);  // reset gradient kept, as the TET/SLT code does
   } else {
-    dudh = Detach ? acc_t(1) : acc_t(1) - c.threshold * g;
+    dudh = Detach ? acc_t(1) : fused(-c.threshold, g, acc_t(1));
   }
-  return grad_s * g + du * dudh;
+  return fused(grad_s, g, du * dudh);
 }
 
 // Store the pre-reset membrane in the storage type so that `load(stored) > threshold` equals the spike that
