@@ -8,7 +8,8 @@
 #   env       GPU, driver, clocks, nvcc/torch/triton versions, tool availability
 #   build     pip install -e . --no-build-isolation with FASTLIF_CUDA=1, TORCH_CUDA_ARCH_LIST=9.0 (sm_90 only), in
 #             place; asserts built_with_cuda() and prints cpu_isa(); appends per-kernel registers/stack to build.log
-#   tests     pytest python_tests/test_lif_cuda.py test_lif_triton.py test_op_contract.py (xdist when available)
+#   tests     pytest python_tests/test_lif_cuda.py test_lif_triton.py test_op_contract.py test_lif_cpu.py (xdist
+#             when available; the CPU file because a GPU box's host CPU may run the avx512 kernels never run yet)
 #   sanitize  compute-sanitizer memcheck over sanitize_cases.py, with the caching allocator off so that
 #             out-of-bounds writes past a tensor are visible (initcheck of the same cases runs last, if time is left)
 #   extra     extra_checks.py: kernel path taken, no zero-filled gradients, streaming inference writes no h, T = 0,
@@ -96,7 +97,8 @@ if command -v cuobjdump >/dev/null; then
 fi'
 
 want tests && run_step tests 200 '
-$PY -m pytest python_tests/test_lif_cuda.py python_tests/test_lif_triton.py python_tests/test_op_contract.py $PYTEST_OPTS'
+$PY -m pytest python_tests/test_lif_cuda.py python_tests/test_lif_triton.py python_tests/test_op_contract.py \
+  python_tests/test_lif_cpu.py $PYTEST_OPTS'
 
 if want sanitize; then
   run_step sanitize 90 '
