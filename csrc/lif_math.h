@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "lif_params.h"
+
 #if defined(__CUDACC__)
 #define FASTLIF_HD __host__ __device__ __forceinline__
 #else
@@ -24,6 +26,11 @@ template <typename acc_t>
 struct Scalars {
   acc_t decay, threshold, v_reset, sg_param;
 };
+
+template <typename acc_t>
+FASTLIF_HD Scalars<acc_t> scalars(const LifOptions& o) {
+  return Scalars<acc_t>{acc_t(o.decay), acc_t(o.threshold), acc_t(o.v_reset), acc_t(o.sg_param)};
+}
 
 // a·b + c rounded once. Every multiply-add of the backward is written with it: the CPU twin is built with
 // -ffp-contract=off and nvcc fuses multiply-adds by default, so only multiply-adds spelled out as fused give both

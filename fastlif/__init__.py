@@ -7,5 +7,5 @@ from .neuron import LIFSequence, reset_net
 from .ops import cpu_isa
 
 __version__ = "0.1.0"
-__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "cpu_isa", "reference", "surrogate", "nn",
-           "models"]
+__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "cpu_isa", "reference", "surrogate",
+           "nn", "models"]

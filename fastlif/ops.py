@@ -118,6 +118,12 @@ def empty_backward_outputs(x, v_init, h, grad_s, grad_h, grad_u, decay, threshol
     return torch.empty_like(ref), empty_state(ref) if need_grad_v else _nothing(ref, state_dtype(ref.dtype))
 
 
+def _op(name: str):
+    """torch.ops.<namespace>.<op> for "namespace::op"."""
+    namespace, op = name.split("::")
+    return getattr(getattr(torch.ops, namespace), op)
+
+
 @dataclass(frozen=True)
 class FusedOp:
     """One twin's pair of kernels, and whether its backward recomputes the membrane from x on a device."""
@@ -128,8 +134,7 @@ class FusedOp:
 
 def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torch.device], bool]) -> FusedOp:
     """Register this module's fake kernels and autograd formula for a twin's ops; its FusedOp to ``call``."""
-    namespace, fwd = forward_name.split("::")
-    backward = getattr(getattr(torch.ops, namespace), backward_name.split("::")[1])
+    backward = _op(backward_name)
 
     def setup_context(ctx, inputs, output):
         x, v_init, save_h, save_u = inputs[0], inputs[1], inputs[9], inputs[10]
@@ -167,7 +172,7 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
     torch.library.register_fake(forward_name, empty_forward_outputs)
     torch.library.register_fake(backward_name, empty_backward_outputs)
     torch.library.register_autograd(forward_name, backward_formula, setup_context=setup_context)
-    return FusedOp(getattr(getattr(torch.ops, namespace), fwd), backward, recomputes_h)
+    return FusedOp(_op(forward_name), backward, recomputes_h)
 
 
 def call(op: FusedOp, x: torch.Tensor, v_init: Optional[torch.Tensor], cfg: LifConfig, return_state: bool,

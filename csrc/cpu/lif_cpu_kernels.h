@@ -39,11 +39,6 @@ constexpr int64_t kRecomputeFloats = 32768;
 // Below this many neuron-steps a parallel region costs more than it saves.
 constexpr int64_t kSerialWork = 1 << 15;
 
-template <typename acc_t>
-Scalars<acc_t> scalars(const LifOptions& o) {
-  return Scalars<acc_t>{acc_t(o.decay), acc_t(o.threshold), acc_t(o.v_reset), acc_t(o.sg_param)};
-}
-
 template <typename Word, typename T>
 Word bits_of(T v) {
   static_assert(sizeof(Word) == sizeof(T));

@@ -141,11 +141,6 @@ FASTLIF_HD void store_pack(T* p, const P& v) {
   *reinterpret_cast<W*>(p) = w;
 }
 
-template <typename acc_t>
-Scalars<acc_t> scalars(const LifOptions& o) {
-  return Scalars<acc_t>{acc_t(o.decay), acc_t(o.threshold), acc_t(o.v_reset), acc_t(o.sg_param)};
-}
-
 // Forward for neurons [thread·VEC, thread·VEC + VEC). With VEC > 1 the launch plan guarantees N % VEC == 0.
 template <typename scalar_t, typename acc_t, int VEC, Reset R, bool SaveH>
 FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c, int64_t thread) {
