@@ -42,13 +42,19 @@ FASTLIF_HD double fused(double a, double b, double c) { return fma(a, b, c); }
 // the exponent bits), accurate to about 2 ulp. Unlike a libm call it vectorises in the CPU kernel's inner loop
 // (the sigmoid surrogate's backward was bound by scalar expf calls), and CPU and CUDA run the same formula. The
 // reduction and the polynomial are evaluated with fused(): one rounding per step on every twin, and half the
-// instructions where the CPU has FMA (the sigmoid backward is compute-bound there).
+// instructions where the CPU has FMA. The sigmoid backward is compute-bound on the CPU, so the clamp and the
+// rounding are written to compile to max/min and one add (with the floor-and-convert of Cephes' code the backward
+// took ~20 % longer, T = 8, AVX2).
 FASTLIF_HD float math_exp(float v) {
-  v = v < -87.3f ? -87.3f : (v > 88.3f ? 88.3f : v);  // 2^n stays a normal float; e^±88 saturate the sigmoid
-  const float fx = fused(v, 1.44269504088896341f, 0.5f);
-  int n = static_cast<int>(fx);
-  n -= static_cast<float>(n) > fx ? 1 : 0;  // floor without a libm call
-  const float nf = static_cast<float>(n);
+  // Clamped so that 2^n stays a normal float (e^±88 saturate the sigmoid). Written as `bound > v ? bound : v`, the
+  // form of the max/min instructions, which pass a NaN in v through.
+  v = -87.3f > v ? -87.3f : v;
+  v = 88.3f < v ? 88.3f : v;
+  // n = round(v/ln2) by the 1.5·2^23 trick: adding it rounds to an integer in the low mantissa bits, so n needs no
+  // float→int conversion and |r| <= ln2/2.
+  constexpr float kRound = 12582912.0f;
+  const float t = fused(v, 1.44269504088896341f, kRound);
+  const float nf = t - kRound;
   const float r = fused(nf, 2.12194440e-4f, fused(-nf, 0.693359375f, v));  // ln2 split in two: exact reduction
   float y = 1.9875691500e-4f;
   y = fused(y, r, 1.3981999507e-3f);
@@ -60,8 +66,9 @@ FASTLIF_HD float math_exp(float v) {
   union {
     uint32_t u;
     float f;
-  } scale;
-  scale.u = static_cast<uint32_t>(n + 127) << 23;
+  } bits, scale;
+  bits.f = t;
+  scale.u = (bits.u - 0x4B400000u + 127u) << 23;  // 0x4B400000: the bits of kRound, so bits.u - them = n
   return y * scale.f;
 }
 FASTLIF_HD double math_exp(double v) { return exp(v); }

@@ -32,10 +32,12 @@ namespace fastlif {
 namespace FASTLIF_CPU_ISA {
 namespace {
 
-constexpr int64_t kChunk = 512;
-// The backward keeps T membranes per neuron of its chunk in fp32; this bounds that buffer to 128 KiB (L2-sized)
+// Neurons per chunk: each row of a chunk is one 16 KiB run of contiguous memory that the hardware prefetchers
+// follow (512 measured 15-20 % slower in forward and backward, T = 8, Zen 3).
+constexpr int64_t kChunk = 4096;
+// The backward keeps T membranes per neuron of its chunk in fp32; this bounds that buffer to 256 KiB (half an L2)
 // by shrinking the chunk for long sequences.
-constexpr int64_t kRecomputeFloats = 32768;
+constexpr int64_t kRecomputeFloats = 65536;
 // Below this many neuron-steps a parallel region costs more than it saves.
 constexpr int64_t kSerialWork = 1 << 15;
 
