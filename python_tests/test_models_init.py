@@ -32,4 +32,4 @@ def test_vggsnn_convs_get_kaiming_fan_out_normal():
         assert abs(float(w.mean())) < 0.1 * math.sqrt(2 / fan_out)
     # the readout keeps torch's default linear init
     fc = net.readout.fc
-    assert float(fc.weight.abs().max()) <= 1 / math.sqrt(fc.in_features)
+    assert float(fc.weight.detach().abs().max()) <= 1 / math.sqrt(fc.in_features)
