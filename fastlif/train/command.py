@@ -26,16 +26,19 @@ _DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "l
 
 
 def parse_stages(text: str):
-    """``"2:300:0.01,6:50:1e-4"`` → [(2, 300, 0.01), (6, 50, 0.0001)] (TIT stages T:epochs:lr)."""
+    """``"4:90:0.1,6:30:1e-4:adam:none"`` → [(4, 90, 0.1), (6, 30, 0.0001, "adam", "none")] (TIT stages
+    T:epochs:lr[:optimizer[:schedule]]; an empty optimizer field keeps the run's)."""
     stages = []
     for part in text.split(","):
         fields = part.strip().split(":")
-        if len(fields) != 3:
-            raise argparse.ArgumentTypeError(f"expected stages T:epochs:lr separated by commas, got {part!r}")
+        if not 3 <= len(fields) <= 5:
+            raise argparse.ArgumentTypeError(f"expected stages T:epochs:lr[:optimizer[:schedule]] separated by "
+                                             f"commas, got {part!r}")
         try:
-            stages.append((int(fields[0]), int(fields[1]), float(fields[2])))
+            stage = (int(fields[0]), int(fields[1]), float(fields[2]))
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected integers T, epochs and a float lr in {part!r}") from None
+        stages.append(stage + tuple(f or None for f in fields[3:]))
     return stages
 
 
@@ -75,8 +78,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("-T", "--T", dest="T", type=int, help=f"time steps (the maximum latency under SLT; default {d.T})")
     g.add_argument("--eval-T", type=int, help="evaluate latencies 1..eval-T (default: the largest training T)")
     g.add_argument("--latency", choices=LATENCIES, help="fixed T, or SLT: t ~ Uniform{1..T} per mini-batch")
-    g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[,...]",
-                   help="time inheritance training stages, e.g. 2:300:0.01,6:50:1e-4 (replaces -T/--epochs/--lr)")
+    g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[:OPT[:SCHED]][,...]",
+                   help="time inheritance training stages, e.g. 2:300:0.01,6:50:1e-4:adam:none (replaces "
+                        "-T/--epochs/--lr; a stage's optimizer/schedule default to --optimizer/--schedule)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
     g.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")

@@ -14,11 +14,16 @@ AMP_MODES = ("none", "bf16", "fp16")
 
 
 class Stage(NamedTuple):
-    """One phase of training at a fixed maximum latency T (TIT runs several in sequence on one model)."""
+    """One phase of training at a fixed maximum latency T (TIT runs several in sequence on one model).
+
+    ``optimizer`` and ``schedule`` default (None) to the run's: TET's ImageNet TIT, for instance, trains with SGD
+    and fine-tunes with Adam at 1e-4 — ``[(4, 90, 0.1), (6, 30, 1e-4, "adam")]`` with ``optimizer="sgd"``."""
 
     T: int
     epochs: int
     lr: float
+    optimizer: Optional[str] = None
+    schedule: Optional[str] = None
 
 
 @dataclass
@@ -26,7 +31,8 @@ class TrainConfig:
     """Options of one run. The defaults are the embedded default run: a small CNN on sklearn digits, on CPU.
 
     ``tit`` (time inheritance training, TET §4.3) replaces ``T``/``epochs``/``lr`` by a list of stages
-    ``(T, epochs, lr)`` run in order; each stage starts a fresh optimiser and cosine schedule.
+    ``(T, epochs, lr[, optimizer[, schedule]])`` run in order; each stage starts a fresh optimiser and schedule,
+    of the stage's kind when given, else the run's ``optimizer``/``schedule``.
     ``batch_size`` is the global batch: under DDP each of N processes takes ``batch_size / N``.
     """
 
@@ -95,8 +101,15 @@ class TrainConfig:
             if not isinstance(self.tit, (list, tuple)) or not self.tit:
                 raise ValueError(f"tit: expected a non-empty list of (T, epochs, lr) stages, got {self.tit!r}")
             for i, s in enumerate(self.tit):
-                if not isinstance(s, (list, tuple)) or len(s) != 3:
-                    raise ValueError(f"tit[{i}]: expected (T, epochs, lr), got {s!r}")
+                if not isinstance(s, (list, tuple)) or not 3 <= len(s) <= 5:
+                    raise ValueError(f"tit[{i}]: expected (T, epochs, lr[, optimizer[, schedule]]), got {s!r}")
+                st = Stage(*s)
+                if st.optimizer is not None and st.optimizer not in OPTIMIZERS:
+                    raise ValueError(f"tit[{i}].optimizer: expected one of {', '.join(OPTIMIZERS)} (or None for "
+                                     f"the run's), got {st.optimizer!r}")
+                if st.schedule is not None and st.schedule not in SCHEDULES:
+                    raise ValueError(f"tit[{i}].schedule: expected one of {', '.join(SCHEDULES)} (or None for "
+                                     f"the run's), got {st.schedule!r}")
         for i, s in enumerate(self.stages()):
             where = f"tit[{i}]" if self.tit else ""
             positive_int(f"{where}.T" if where else "T", s.T)
@@ -123,7 +136,8 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["tit"] = [list(s) for s in self.tit] if self.tit else None
+        # Trailing "the run's" entries are left out, so a (T, epochs, lr) stage saves as it always did.
+        d["tit"] = [_trim(list(s)) for s in self.tit] if self.tit else None
         return d
 
     @classmethod
@@ -139,3 +153,9 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+def _trim(stage: list) -> list:
+    while len(stage) > 3 and stage[-1] is None:
+        stage.pop()
+    return stage

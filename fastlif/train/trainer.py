@@ -133,15 +133,16 @@ class Trainer:
 
     # ---- set-up -----------------------------------------------------------------------------------------------
     def _start_stage(self, i: int) -> None:
-        """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage)."""
+        """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage); the
+        stage's optimizer/schedule kind when it names one, else the run's."""
         cfg, stage = self.cfg, self.stages[i]
         params = self.model.parameters()
-        if cfg.optimizer == "adam":
+        if (stage.optimizer or cfg.optimizer) == "adam":
             self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
         else:
             self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum,
                                              weight_decay=cfg.weight_decay)
-        if cfg.schedule == "cosine":
+        if (stage.schedule or cfg.schedule) == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=stage.epochs,
                                                                         eta_min=0.0)
         else:
