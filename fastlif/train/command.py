@@ -165,8 +165,9 @@ def run(args) -> int:
     try:
         result = trainer.fit()
         if trainer.ctx.is_main:
-            print(f"\nTest accuracy at every latency t (one forward pass at t = {cfg.eval_latency()}):")
+            print(f"\nTest accuracy at every latency t, last epoch (one forward pass at t = {cfg.eval_latency()}):")
             print(format_table({result.label: result.accuracy}))
+            print(result.summary())
             if cfg.out_dir:
                 print(f"\nRun folder: {cfg.out_dir} (metrics.csv, latency.csv, latency.png, checkpoint.pt)")
     finally:
