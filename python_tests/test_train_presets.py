@@ -39,3 +39,11 @@ def test_dvs128_gesture_preset_is_slts():
     assert (g["data"], g["model"], g["T"], g["latency"], g["lam"], g["batch_size"]) == \
         ("dvs128-gesture", "vggsnn", 10, "slt", 1e-4, 64)
     assert g["data_kwargs"] == {"augment": "crop-flip", "flip_p": 0.0}
+
+
+def test_window_snn_trains_at_one_step_unless_asked():
+    # ACML'23 §5.2: the window SNN runs one time step; the CNNs keep fastlif's default of 4
+    assert TrainConfig(model="window_snn").stages()[0].T == 1
+    assert TrainConfig(model="window_snn_lstm").max_T() == 1
+    assert TrainConfig(model="digits_cnn").stages()[0].T == 4
+    assert TrainConfig(model="window_snn", T=3).stages()[0].T == 3

@@ -75,7 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--loss", choices=LOSSES, help=f"per-step TET or time-averaged SDT (default {d.loss})")
     g.add_argument("--lam", type=float, help=f"TET's MSE weight lambda (default {d.lam})")
     g.add_argument("--phi", type=float, help=f"TET's MSE target (default V_th = {d.phi})")
-    g.add_argument("-T", "--T", dest="T", type=int, help=f"time steps (the maximum latency under SLT; default {d.T})")
+    g.add_argument("-T", "--T", dest="T", type=int, help="time steps (the maximum latency under SLT; default 4, 1 for the one-step window SNNs)")
     g.add_argument("--eval-T", type=int, help="evaluate latencies 1..eval-T (default: the largest training T)")
     g.add_argument("--latency", choices=LATENCIES, help="fixed T, or SLT: t ~ Uniform{1..T} per mini-batch")
     g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[:OPT[:SCHED]][,...]",

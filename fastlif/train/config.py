@@ -44,7 +44,7 @@ class TrainConfig:
     loss: str = "tet"
     lam: float = 0.05
     phi: float = 1.0
-    T: int = 4
+    T: Optional[int] = None           # None: the model's own (fastlif.models.default_T: 1 for window SNNs, else 4)
     eval_T: Optional[int] = None
     latency: str = "fixed"
     tit: Optional[List[Stage]] = None
@@ -69,7 +69,14 @@ class TrainConfig:
     def stages(self) -> List[Stage]:
         if self.tit:
             return [Stage(*s) for s in self.tit]
-        return [Stage(self.T, self.epochs, self.lr)]
+        return [Stage(self.steps(), self.epochs, self.lr)]
+
+    def steps(self) -> int:
+        """``T``, or when None the model's default number of steps (``fastlif.models.default_T``)."""
+        if self.T is not None:
+            return self.T
+        from ..models import DEFAULT_T, default_T, names
+        return default_T(self.model) if self.model in names() else DEFAULT_T
 
     def max_T(self) -> int:
         return max(s.T for s in self.stages())

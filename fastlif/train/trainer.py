@@ -42,7 +42,7 @@ def run_label(cfg: TrainConfig) -> str:
     base = cfg.loss.upper()
     if cfg.tit:
         return f"TIT-{base} T={'>'.join(str(s.T) for s in cfg.stages())}"
-    return f"{'SLT-' if cfg.latency == 'slt' else ''}{base} T={cfg.T}"
+    return f"{'SLT-' if cfg.latency == 'slt' else ''}{base} T={cfg.steps()}"
 
 
 def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
