@@ -134,8 +134,20 @@ def test_bad_cell_options_are_named():
     with pytest.raises(ValueError, match="decay"):
         SpikingWindowCell(4, 4, decay=1.5)
     with pytest.raises(ValueError, match="out_dim"):
-        SpikingWindowCell(4, 5, "bilstm")
+        SpikingWindowCell(4, 0, "bilstm")
     with pytest.raises(ValueError, match="encoding"):
         SpikingWindowMixer(4, encoding="poisson")
     with pytest.raises(ValueError, match="mode"):
         SpikingWindowMixer(4, mode="shifted")
+
+
+def test_bidirectional_synapse_is_one_bilstm_then_fc_as_the_public_code():
+    from fastlif.mixer.synapses import make_synapse
+    torch.manual_seed(0)
+    syn = make_synapse("bilstm", 4, 6)
+    assert isinstance(syn.rnn, torch.nn.LSTM) and syn.rnn.bidirectional and syn.rnn.num_layers == 1
+    assert syn.rnn.hidden_size == 6 and (syn.fc.in_features, syn.fc.out_features) == (12, 6)
+    x = torch.rand(2, 3, 3, 4)
+    y, _ = syn.rnn(x.reshape(2, 9, 4))
+    torch.testing.assert_close(syn(x), syn.fc(y).reshape(2, 3, 3, 6))
+    assert make_synapse("lstm", 4, 6).fc is None
