@@ -19,7 +19,7 @@ from .windows import MODES, condense, partition
 class SpikingWindowMixer(nn.Module):
     """Token mixer over the four corner windows; ``mode`` is "plain" (disjoint) or "dilated" (overlapping).
 
-    ``cell_options`` go to ``SpikingWindowCell`` (synapse, decay, threshold, surrogate, fusion, theta, carry,
+    ``cell_options`` go to ``SpikingWindowCell`` (synapse, decay, threshold, surrogate, fusion, theta, carry, pairing,
     backend). The mode is a constructor argument: the public code flips it through a module-level counter.
     In eval mode the Bernoulli encoding draws from a generator seeded with ``eval_seed`` on every call, so the
     same input always gives the same spikes (and the same output); training draws from the global generator.
