@@ -93,7 +93,7 @@ def test_each_stage_can_have_its_own_optimizer_and_schedule():
     with pytest.raises(ValueError, match=r"tit\[0\].optimizer"):
         tit_config(tit=[(1, 1, 0.1, "rmsprop")]).validate()
     with pytest.raises(ValueError, match=r"tit\[0\].schedule"):
-        tit_config(tit=[(1, 1, 0.1, None, "step")]).validate()
+        tit_config(tit=[(1, 1, 0.1, None, "linear")]).validate()
 
 
 def test_cli_parses_per_stage_optimizer_and_schedule():

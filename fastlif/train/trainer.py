@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -73,6 +74,26 @@ def pick_device(name: str, local_rank: int) -> torch.device:
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device(f"cuda:{local_rank}")
     return dev
+
+
+@dataclass
+class LrFactor:
+    """Epoch e of a stage → its learning rate over the stage's lr (a ``LambdaLR`` factor; a dataclass, so the
+    scheduler's state_dict saves it). See ``TrainConfig`` for the schedules and the warm-up."""
+
+    schedule: str
+    epochs: int
+    warmup_epochs: int = 0
+    warmup_start: float = 0.0      # warmup_lr / lr
+
+    def __call__(self, e: int) -> float:
+        if e < self.warmup_epochs:
+            return self.warmup_start + e * (1.0 - self.warmup_start) / self.warmup_epochs
+        if self.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
+        if self.schedule == "step":
+            return 0.1 ** sum(e >= m for m in (self.epochs // 2, (3 * self.epochs) // 4))
+        return 1.0
 
 
 @dataclass
@@ -150,16 +171,14 @@ class Trainer:
         stage's optimizer/schedule kind when it names one, else the run's."""
         cfg, stage = self.cfg, self.stages[i]
         params = self.model.parameters()
+        wd = cfg.weight_decay if stage.weight_decay is None else stage.weight_decay
         if (stage.optimizer or cfg.optimizer) == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
+            self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=wd)
         else:
-            self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum,
-                                             weight_decay=cfg.weight_decay)
-        if (stage.schedule or cfg.schedule) == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=stage.epochs,
-                                                                        eta_min=0.0)
-        else:
-            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
+            self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum, weight_decay=wd)
+        warmup = cfg.warmup_epochs if i == 0 else 0
+        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
 
     def _resume_path(self, resume: str) -> str:
@@ -242,9 +261,14 @@ class Trainer:
             t = self.latency.draw()
             self.last_latencies.append(t)
             x = self.bundle.prepare(x, True, aug_gen)
+            mix = mixup_weight(cfg.mixup, aug_gen)
+            if mix is not None:     # the batch mixed with its reverse, as timm's Mixup in "batch" mode
+                x = mix * x + (1 - mix) * x.flip(0)
             with self._autocast():
                 O = forward_at(self.net, x, t, self.bundle.event)
                 loss = self.loss_fn(O.float(), y)
+                if mix is not None:     # both losses are linear in the one-hot target: this is the mixed target's
+                    loss = mix * loss + (1 - mix) * self.loss_fn(O.float(), y.flip(0))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if cfg.grad_clip is not None:
@@ -377,6 +401,16 @@ class Trainer:
             self._tb.close()
             self._tb = None
         self.ctx.shutdown()
+
+
+def mixup_weight(alpha: float, generator: torch.Generator) -> Optional[float]:
+    """λ ~ Beta(α, α) for one batch (None when α = 0), drawn from ``generator`` so a seeded run repeats it."""
+    if alpha <= 0:
+        return None
+    import numpy as np
+
+    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
 def _progress(enabled: bool, total: int, desc: str):
