@@ -1,6 +1,11 @@
 """The training loop: SDT/TET losses, fixed-T or SLT latency, TIT stages, per-epoch evaluation at every latency,
 atomic checkpoints with exact resume, DDP.
 
+Reporting: fastlif's own figure is the last epoch's test accuracy; the TET and SLT scripts report the best test
+accuracy over epochs. Both are kept, labelled (``best_test_acc``/``best_epoch`` in metrics.csv, ``TrainResult``).
+Stages may each use their own optimiser, schedule and weight decay (TET's SGD-then-Adam TIT, ACML'23's fine-tune);
+warm-up and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
+
 Every random draw of a run derives from ``cfg.seed``: model initialisation from the global generator seeded once,
 and per epoch the data order (``DistributedSampler(seed)``), the augmentation and the SLT latencies from private
 generators seeded by ``(seed, epoch)``. Resuming therefore needs only the model/optimiser/scheduler state, and on
