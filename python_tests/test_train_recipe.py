@@ -106,3 +106,18 @@ def test_cli_flags_reach_the_config():
     cfg = config_from_args(p.parse_args(["--preset", "acml-cifar10", "--mixup", "0.2", "--warmup-epochs", "5"]))
     assert (cfg.mixup, cfg.warmup_epochs, cfg.warmup_lr) == (0.2, 5, 1e-3)
     assert parse_stages("1:300:1e-3:adam:step:1e-4,2:1:0.1:::0")[1] == (2, 1, 0.1, None, None, 0.0)
+
+
+def test_resume_from_a_checkpoint_with_the_older_cosine_scheduler_state(tmp_path):
+    cfg = small(epochs=3, out_dir=str(tmp_path), lr=0.01)
+    bundle = get_dataset("digits", train_limit=64, test_limit=32)
+    first = Trainer(cfg, bundle=bundle)
+    first.fit(max_epochs=1)
+    state = first.state_dict()
+    old = torch.optim.lr_scheduler.CosineAnnealingLR(first.optimizer, T_max=3)
+    old.last_epoch = 1
+    state["scheduler"] = old.state_dict()
+    torch.save(state, tmp_path / "checkpoint.pt")
+    resumed = Trainer(cfg.replace(resume="auto"), bundle=bundle)
+    rows = resumed.fit().history
+    assert [r["lr"] for r in rows] == pytest.approx([0.01, 0.0075, 0.0025])

@@ -394,7 +394,11 @@ class Trainer:
         if not self.finished:
             self._start_stage(self.stage_index)
             self.optimizer.load_state_dict(ck["optimizer"])
-            self.scheduler.load_state_dict(ck["scheduler"])
+            # checkpoints from before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state: its
+            # last_epoch is what matters, the factor is rebuilt from the config
+            sched = dict(ck["scheduler"])
+            sched.setdefault("lr_lambdas", self.scheduler.state_dict()["lr_lambdas"])
+            self.scheduler.load_state_dict(sched)
         self.scaler.load_state_dict(ck["scaler"])
         self.history = list(ck["history"])
         torch.set_rng_state(ck["rng"]["torch"])
