@@ -1,5 +1,5 @@
 """Time inheritance training (TET §4.3): stages (T, epochs, lr) in sequence on one model, each with a fresh
-optimiser and cosine schedule; a resume across the stage boundary is exact."""
+optimiser and schedule (the run's, or the stage's own); a resume across the stage boundary is exact."""
 import math
 
 import pytest
