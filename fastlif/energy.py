@@ -20,8 +20,11 @@ read from the model's output ``[T, B, ...]`` (the fastlif model contract) — on
 Time: a layer's input is read as time-major with time folded into the batch, ``[T·B, ...]`` (as
 ``x.flatten(0, 1)`` makes), or as ``[T, B, ...]``; both give counts for every step, so one pass of T steps gives the
 numbers for every latency t ≤ T (the networks are causal: their first t steps are a t-step run). A layer that ran
-on ``[B, ...]`` computed one pass shared by all T steps (a one-step network evaluated once for a static input):
-its cost is charged to step 1, so it is the same at every latency. Counts are per sample, averaged over all samples.
+on ``[B, ...]`` inside a T-step pass computed once what every step uses — the first conv of a direct-encoded
+static input, run once on the stride-0 input (``fastlif.nn.fold``): it is charged at every step, as SPEC §8's
+``MAC(first layer) × T`` and the TET/SLT code, which convolve the repeated input at each of the T steps. Only when
+the whole pass ran once — the model's output itself is expanded over T (stride 0), a one-step network evaluated
+once — is its cost charged to step 1, the same at every latency. Counts are per sample, averaged over all samples.
 
 Any non-zero input counts as one event — for average-pooled spikes (values k/4) that is one accumulate of a scaled
 weight. Element-wise work (normalisation, neuron updates, gate non-linearities) is not counted, as in the papers.
@@ -257,9 +260,14 @@ class SOPCounter:
         if nz.dim() == 2 and shape[0] == T and shape[1] == batch and not (once and shape[0] == batch):
             return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T       # [T, B, ...]
         if shape[0] == batch:                                           # [B, ...]: one pass for all steps
-            first = _steps(T)
-            first[0] = 1.0
-            return first * nz.sum(), first * call.macs, first * call.state_macs
+            # A shortcut of the implementation, not of the network: each step uses this result, so each step is
+            # charged for it — unless the whole network ran once (``once``), then it is a one-pass cost.
+            steps = _steps(T)
+            if once:
+                steps[0] = 1.0
+            else:
+                steps += 1.0
+            return steps * nz.sum(), steps * call.macs, steps * call.state_macs
         raise ValueError(f"{name}: input {shape} is none of [T*B, ...], [T, B, ...] or [B, ...] for T = {T} and "
                          f"B = {batch} (the batch of the model's output)")
 

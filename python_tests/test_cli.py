@@ -30,6 +30,7 @@ def test_train_end_to_end(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "SLT-TET T=2" in printed and "Test accuracy at every latency" in printed
+    assert "last epoch (1)" in printed and "best over epochs" in printed
     table_rows = [line.split() for line in printed.splitlines() if line.strip()[:1].isdigit() and "%" in line]
     assert [r[0] for r in table_rows] == ["1", "2", "3"]
     metrics = read_csv(out / "metrics.csv")

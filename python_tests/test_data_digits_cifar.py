@@ -135,6 +135,18 @@ def test_cutout_zeros_one_clipped_square():
     assert torch.equal(holes, rows[:, :, None] & cols[:, None, :])  # a rectangle
 
 
+def test_prepare_cuts_out_before_normalising_so_the_hole_is_minus_mean_over_std():
+    # TET/SLT build_cifar: Cutout on [0, 1] pixels, then Normalize; a white image keeps (1 − mean)/std outside the
+    # hole and gets −mean/std inside it (no crop here, so no padded border either).
+    x = torch.full((64, 3, 8, 8), 255, dtype=torch.uint8)
+    prep = image_prepare(CIFAR10_MEAN, CIFAR10_STD, crop_padding=0, flip=False, cutout_size=4)
+    out = prep(x, True, torch.Generator().manual_seed(0))
+    mean, std = torch.tensor(CIFAR10_MEAN)[:, None, None], torch.tensor(CIFAR10_STD)[:, None, None]
+    hole = torch.isclose(out, (-mean / std).expand_as(out)).all(1)
+    kept = torch.isclose(out, ((1 - mean) / std).expand_as(out)).all(1)
+    assert bool((hole ^ kept).all()) and int(hole.flatten(1).sum(1).min()) >= 4
+
+
 def test_normalize_and_prepare_pipeline():
     x = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     n = normalize(x.float() / 255, CIFAR10_MEAN, CIFAR10_STD)

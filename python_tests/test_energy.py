@@ -241,6 +241,34 @@ def test_layer_run_once_for_all_steps_is_charged_to_step_one():
     assert c.report().sops.tolist() == [4 / 3, 4 / 3, 4 / 3]   # 2 non-zeros × 2 / 3 samples, all at step 1
 
 
+def test_direct_encoded_first_layer_is_charged_at_every_step():
+    # digits_cnn at T = 4 on a static image: the stride-0 input makes the first conv run once ([B, ...]), but every
+    # step uses it, so SPEC §8 charges MAC(first layer) × t. Hand count: conv 1 → 32, 3×3, padding 1 on 8×8 is
+    # 32·8·8 outputs × 9 MACs; the SOPs are the spikes of each LIF times the fan-out of the layer they feed.
+    from fastlif.models import digits_cnn
+    torch.manual_seed(0)
+    net = digits_cnn(T=4).eval()
+    x = torch.rand(3, 1, 8, 8) * 4
+    lifs = [m for m in net.modules() if isinstance(m, LIFSequence)]
+    seen = []
+    handles = [m.register_forward_hook(lambda m, i, o: seen.append(o.detach())) for m in lifs]
+    with SOPCounter(net, T=4) as c:
+        net(x)
+    for h in handles:
+        h.remove()
+    r = c.report()
+    first = 32 * 8 * 8 * 9
+    assert r.macs.tolist() == [first * t for t in range(1, 5)]
+    s1, s2 = seen                                                  # [4, 3, 32, 8, 8], [4, 3, 64, 8, 8]
+    pooled = nn.functional.avg_pool2d(s2.flatten(0, 1), 2).unflatten(0, (4, 3))
+    per_step = ((s1 != 0).flatten(1).sum(1) * (64 * 9) + (pooled != 0).flatten(1).sum(1) * 10).double() / 3
+    assert per_step.sum() > 0
+    torch.testing.assert_close(r.sops, per_step.cumsum(0))
+    torch.testing.assert_close(r.energy_pj, E_MAC_PJ * first * torch.arange(1, 5, dtype=torch.float64)
+                               + E_AC_PJ * per_step.cumsum(0))
+    assert r.ann_macs == first + 64 * 8 * 8 * 32 * 9 + 10 * 64 * 4 * 4
+
+
 class Recurrent(nn.Module):
     """A recurrent layer over L tokens of spikes, time folded into the batch; the last token's output."""
 

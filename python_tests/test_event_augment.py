@@ -56,3 +56,20 @@ def test_bad_arguments():
         random_flip_roll(torch.zeros(1, 2, 3, 3), max_shift=-1)
     with pytest.raises(ValueError, match="flip_p"):
         random_flip_roll(torch.zeros(1, 2, 3, 3), flip_p=2.0)
+
+
+def test_crop_flip_is_tebn_pad4_crop_then_flip_same_for_all_frames():
+    from fastlif.data.event_augment import random_crop_flip
+    x = torch.arange(6 * 3 * 2 * 8 * 8, dtype=torch.float32).reshape(6, 3, 2, 8, 8) + 1
+    out = random_crop_flip(x, padding=2, generator=torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for o, p in zip(out, padded):
+        matches = [(dy, dx, f) for dy in range(5) for dx in range(5) for f in (False, True)
+                   if torch.equal(o, (lambda w: w.flip(-1) if f else w)(p[..., dy:dy + 8, dx:dx + 8]))]
+        assert matches                             # one window and one flip for every frame and channel
+    assert (out == 0).any()                        # some window reaches into the zero padding
+    prep = event_prepare(augment="crop-flip", crop_padding=2, flip_p=0.0)
+    y = prep(x, True, torch.Generator().manual_seed(1))
+    assert not torch.equal(y, x) and torch.equal(prep(x, False, None), x)
+    with pytest.raises(ValueError, match="augment"):
+        event_prepare(augment="tebn")

@@ -51,7 +51,7 @@ def test_reset_carry_without_fusion_is_lif_over_windows_as_time():
 def test_membrane_carry_matches_the_public_code_update():
     """The code's mem_update with a fresh zero spike per window: mem = decay*mem + I, spike = mem > th,
     and the next window's layer-2 membrane is fusion(mem1, mem2) (here the CNN code's mean)."""
-    cell = _cell(fusion="mean")
+    cell = _cell(fusion="mean", pairing="window")
     wins = _windows(2, dtype=torch.float64)
     out = cell(wins)
     mem1 = mem2 = torch.zeros(())
@@ -64,6 +64,52 @@ def test_membrane_carry_matches_the_public_code_update():
         mem2 = (mem1 + mem2) / 2
     assert all(torch.equal(a, b) for a, b in zip(out, expected))
     assert 0 < torch.stack(out).mean() < 1
+
+
+@pytest.mark.parametrize("fusion", ["sincos", "linear"])
+def test_default_diagonal_pairing_is_supplement_eq5(fusion):
+    """Neuron (2, v) fires on f(V[1, v-1], V[2, v]): the layer-1 membrane of the previous window fused with the
+    layer-2 charge of this window (deepening and sliding at once); layer 1 is a plain LIF over windows."""
+    cell = _cell(fusion=fusion)
+    assert cell.pairing == "diagonal"
+    wins = _windows(2, dtype=torch.float64)
+    out = cell(wins)
+    f = fastlif.mixer.fuse
+    mem1 = mem2 = torch.zeros(())
+    prev1 = None
+    expected = []
+    for w in wins:
+        mem1 = mem1 * DECAY + cell.syn1(w)
+        spike1 = (mem1 > TH).double()
+        mem2 = mem2 * DECAY + cell.syn2(spike1)
+        if prev1 is not None:
+            mem2 = f(fusion, prev1, mem2, cell.theta)
+        expected.append((mem2 > TH).double())
+        prev1 = mem1
+    assert all(torch.equal(a, b) for a, b in zip(out, expected))
+    assert 0 < torch.stack(out).mean() < 1
+    window = _cell(fusion=fusion, pairing="window")(wins)
+    assert any(not torch.equal(a, b) for a, b in zip(out, window))   # a different variant, not a renaming
+
+
+def test_neighbour_pairing_fuses_layer1_membranes_of_neighbouring_windows():
+    """The public LSTM-window code as described: layer 1 fires on f(m1[v-1], I1[v]); layer 2 is a plain LIF."""
+    cell = _cell(fusion="sincos", pairing="neighbour")
+    wins = _windows(4, dtype=torch.float64)
+    out = cell(wins)
+    f = fastlif.mixer.fuse
+    prev1 = None
+    mem2 = torch.zeros(())
+    expected = []
+    for w in wins:
+        mem1 = cell.syn1(w) if prev1 is None else f("sincos", prev1, cell.syn1(w), cell.theta)
+        spike1 = (mem1 > TH).double()
+        mem2 = mem2 * DECAY + cell.syn2(spike1)
+        expected.append((mem2 > TH).double())
+        prev1 = mem1
+    assert all(torch.equal(a, b) for a, b in zip(out, expected))
+    with pytest.raises(ValueError, match="pairing"):
+        SpikingWindowCell(4, 4, pairing="both")
 
 
 def test_sincos_fusion_changes_the_next_window_only():
@@ -134,8 +180,20 @@ def test_bad_cell_options_are_named():
     with pytest.raises(ValueError, match="decay"):
         SpikingWindowCell(4, 4, decay=1.5)
     with pytest.raises(ValueError, match="out_dim"):
-        SpikingWindowCell(4, 5, "bilstm")
+        SpikingWindowCell(4, 0, "bilstm")
     with pytest.raises(ValueError, match="encoding"):
         SpikingWindowMixer(4, encoding="poisson")
     with pytest.raises(ValueError, match="mode"):
         SpikingWindowMixer(4, mode="shifted")
+
+
+def test_bidirectional_synapse_is_one_bilstm_then_fc_as_the_public_code():
+    from fastlif.mixer.synapses import make_synapse
+    torch.manual_seed(0)
+    syn = make_synapse("bilstm", 4, 6)
+    assert isinstance(syn.rnn, torch.nn.LSTM) and syn.rnn.bidirectional and syn.rnn.num_layers == 1
+    assert syn.rnn.hidden_size == 6 and (syn.fc.in_features, syn.fc.out_features) == (12, 6)
+    x = torch.rand(2, 3, 3, 4)
+    y, _ = syn.rnn(x.reshape(2, 9, 4))
+    torch.testing.assert_close(syn(x), syn.fc(y).reshape(2, 3, 3, 6))
+    assert make_synapse("lstm", 4, 6).fc is None

@@ -262,3 +262,11 @@ def test_recurrent_first_synapse_fed_real_values_is_priced_as_macs():
     assert real and all(n.endswith("syn1.rnn") for n in real)
     bernoulli = fastlif.models.get("window_snn_tiny", num_classes=10, synapse="lstm")
     assert not [n for n in bernoulli.real_valued_layers() if ".cell." in n]
+
+
+def test_bidirectional_synapse_fc_reads_real_values_and_is_priced_as_macs():
+    model = fastlif.models.get("window_snn_tiny", num_classes=10, synapse="bilstm")
+    real = set(model.real_valued_layers())
+    fcs = {n for n, _ in model.named_modules() if n.endswith((".syn1.fc", ".syn2.fc"))}
+    assert fcs and fcs <= real
+    assert not any(n.endswith(".rnn") for n in real)      # the LSTMs themselves are fed spikes

@@ -59,6 +59,20 @@ def test_bntt_normalises_every_step_with_its_own_statistics():
         torch.testing.assert_close(bntt.bns[t].running_mean, 0.1 * mean_t)
 
 
+def test_bntt_has_no_shift_and_eps_1e4_as_the_bntt_code():
+    bntt = BNTT2d(2, steps=3)
+    assert all(bn.bias is None and bn.eps == 1e-4 for bn in bntt.bns)
+    assert sum(p.numel() for p in bntt.parameters()) == 3 * 2          # one scale per step and channel
+    x = _sequence()
+    with torch.no_grad():
+        bntt.bns[1].weight.fill_(2.0)
+    y = bntt(x)
+    ref = (x[1] - x[1].mean(dim=(0, 2, 3), keepdim=True)) / torch.sqrt(
+        x[1].var(dim=(0, 2, 3), unbiased=False, keepdim=True) + 1e-4)
+    torch.testing.assert_close(y[1], 2 * ref)
+    assert all(bn.bias is not None for bn in BNTT2d(2, steps=3, bias=True).bns)
+
+
 @pytest.mark.parametrize("kind", ["tebn", "bntt"])
 def test_per_step_norms_refuse_more_steps_than_built_and_accept_fewer(kind):
     norm = make_norm(kind, 2, steps=2)

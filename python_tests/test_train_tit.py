@@ -1,5 +1,5 @@
 """Time inheritance training (TET §4.3): stages (T, epochs, lr) in sequence on one model, each with a fresh
-optimiser and cosine schedule; a resume across the stage boundary is exact."""
+optimiser and schedule (the run's, or the stage's own); a resume across the stage boundary is exact."""
 import math
 
 import pytest
@@ -77,3 +77,26 @@ def test_resume_across_the_stage_boundary_is_exact(tmp_path):
 def test_bad_stages(tit, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(tit=tit).validate()
+
+
+def test_each_stage_can_have_its_own_optimizer_and_schedule():
+    # TET's ImageNet TIT: SGD (cosine) first, then an Adam 1e-4 fine-tune, here with a constant rate
+    cfg = tit_config(tit=[(1, 2, 0.1), (2, 2, 1e-4, "adam", "none")], optimizer="sgd")
+    trainer = Trainer(cfg, bundle=small_digits())
+    assert isinstance(trainer.optimizer, torch.optim.SGD)
+    rows = trainer.fit().history
+    assert isinstance(trainer.optimizer, torch.optim.Adam)
+    assert [r["lr"] for r in rows] == pytest.approx([0.1, 0.05, 1e-4, 1e-4])
+    assert cfg.stages()[1] == Stage(2, 2, 1e-4, "adam", "none")
+    assert TrainConfig.from_dict(cfg.to_dict()).stages() == cfg.stages()
+    assert tit_config().to_dict()["tit"] == [[1, 1, 0.01], [3, 2, 0.002]]     # old 3-field stages save unchanged
+    with pytest.raises(ValueError, match=r"tit\[0\].optimizer"):
+        tit_config(tit=[(1, 1, 0.1, "rmsprop")]).validate()
+    with pytest.raises(ValueError, match=r"tit\[0\].schedule"):
+        tit_config(tit=[(1, 1, 0.1, None, "linear")]).validate()
+
+
+def test_cli_parses_per_stage_optimizer_and_schedule():
+    from fastlif.train.command import parse_stages
+    assert parse_stages("4:90:0.1,6:30:1e-4:adam:none,8:1:0.1::cosine") == [
+        (4, 90, 0.1), (6, 30, 1e-4, "adam", "none"), (8, 1, 0.1, None, "cosine")]

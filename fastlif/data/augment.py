@@ -50,7 +50,8 @@ def random_hflip(x: torch.Tensor, generator: Optional[torch.Generator] = None, p
 
 def cutout(x: torch.Tensor, size: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Zero one ``size``×``size`` square per image (DeVries & Taylor 2017): the centre is uniform over the image
-    and the square is clipped at the border, as in the cutout code the TET/SLT training scripts use."""
+    and the square is clipped at the border, as in the cutout code the TET/SLT training scripts use (which run it on
+    [0, 1] pixels, before normalisation — see ``image_prepare``)."""
     _check_batch(x)
     if size < 0:
         raise ValueError(f"size: expected >= 0, got {size}")
@@ -81,8 +82,10 @@ def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> t
 def image_prepare(mean: Sequence[float], std: Sequence[float], *, crop_padding: int = 4, flip: bool = True,
                   cutout_size: int = 0, scale: float = 1.0 / 255.0):
     """The CIFAR pipeline of the TET/SLT scripts as one batch function ``prepare(x, train, generator)``:
-    scale to [0, 1] → (train) random crop with zero padding, horizontal flip → normalise → (train) cutout.
-    Cutout comes after normalisation there, so the hole is 0 in normalised units."""
+    scale to [0, 1] → (train) random crop with zero padding, horizontal flip, cutout → normalise.
+
+    Both seed codes (``build_cifar``) put ``Cutout`` before ``Normalize``: the hole is 0 in [0, 1] pixel units, so
+    after normalisation it holds ``−mean/std`` per channel, as do the crop's zero-padded borders."""
     mean, std = tuple(mean), tuple(std)
 
     def prepare(x: torch.Tensor, train: bool, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -91,9 +94,7 @@ def image_prepare(mean: Sequence[float], std: Sequence[float], *, crop_padding: 
             x = random_crop(x, crop_padding, generator)
             if flip:
                 x = random_hflip(x, generator)
-        x = normalize(x, mean, std)
-        if train:
             x = cutout(x, cutout_size, generator)
-        return x
+        return normalize(x, mean, std)
 
     return prepare

@@ -3,7 +3,7 @@
 No torchvision and no download: the user points ``root`` at a folder holding either the extracted folder or its
 files. Images stay uint8 in memory (150 MB for CIFAR-10 train) and are converted and augmented batch-wise on the
 training device (``augment.image_prepare``), with the TET/SLT recipe: crop with 4-pixel padding, horizontal flip,
-per-channel normalisation, cutout 16 px (CIFAR-10) / 8 px (CIFAR-100).
+cutout 16 px (CIFAR-10) / 8 px (CIFAR-100) on [0, 1] pixels, then per-channel normalisation.
 """
 from __future__ import annotations
 

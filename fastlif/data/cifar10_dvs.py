@@ -84,12 +84,16 @@ class CIFAR10DVS(Dataset):
 
 
 def cifar10_dvs(root=None, T: int = 10, split_by: str = "number", size: int = 48, normalize: Optional[str] = None,
-                cache_dir=None, max_shift: int = 5, flip_p: float = 0.5) -> DataBundle:
-    """The ``cifar10-dvs`` registry entry: TET's recipe (T = 10 slices by event count, 48×48, random flip and
-    roll by up to 5 pixels in training)."""
+                cache_dir=None, max_shift: int = 5, flip_p: float = 0.5, augment: str = "flip-roll",
+                crop_padding: int = 4) -> DataBundle:
+    """The ``cifar10-dvs`` registry entry. Defaults: T = 10 slices by event count, 48×48, raw event counts, TET's
+    augmentation (random flip and roll by up to 5 pixels). The papers differ — the presets pick per paper:
+    TET max-normalises each frame (``normalize="max"``); TEBN and SLT keep raw counts and crop with padding 4
+    then flip (``augment="crop-flip"``)."""
     if root is None:
         raise ValueError("root: CIFAR10-DVS is read from a local folder (one sub-folder per class); give --data-root")
     kw = dict(T=T, split_by=split_by, size=size, normalize=normalize, cache_dir=cache_dir)
     return DataBundle(name="cifar10-dvs", train=CIFAR10DVS(root, True, **kw), test=CIFAR10DVS(root, False, **kw),
                       num_classes=len(CLASSES), in_channels=2, input_size=size, event=True,
-                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p))
+                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p, augment=augment,
+                                             crop_padding=crop_padding))

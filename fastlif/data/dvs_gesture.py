@@ -111,14 +111,17 @@ class DVSGesture(Dataset):
 
 
 def dvs128_gesture(root=None, T: int = 10, split_by: str = "number", size: int = 48, normalize: Optional[str] = None,
-                   cache_dir=None, max_shift: int = 5, flip_p: float = 0.0) -> DataBundle:
+                   cache_dir=None, max_shift: int = 5, flip_p: float = 0.0, augment: str = "flip-roll",
+                   crop_padding: int = 4) -> DataBundle:
     """The ``dvs128-gesture`` registry entry: the CIFAR10-DVS recipe (SLT: "a pre-processing step similar to
     DVS-CIFAR-10"), except that frames are not mirrored by default — a mirrored right-hand wave is the
-    left-hand-wave class."""
+    left-hand-wave class. ``augment="crop-flip"`` gives TEBN's crop (which the ``slt-dvs128-gesture`` preset
+    uses, still without the flip)."""
     if root is None:
         raise ValueError("root: DVS128 Gesture is read from a local folder (the extracted DvsGesture); "
                          "give --data-root")
     kw = dict(T=T, split_by=split_by, size=size, normalize=normalize, cache_dir=cache_dir)
     return DataBundle(name="dvs128-gesture", train=DVSGesture(root, True, **kw), test=DVSGesture(root, False, **kw),
                       num_classes=NUM_CLASSES, in_channels=2, input_size=size, event=True,
-                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p))
+                      prepare=event_prepare(max_shift=max_shift, flip_p=flip_p, augment=augment,
+                                             crop_padding=crop_padding))

@@ -2,7 +2,7 @@
 
     block(x) :  x = x + Mixer(x);  x = x + MLP(x)          (x channels-last [B, H, W, C]; no norms, as the code)
     Mixer(x) :  encode → partition into G1..G4 → spiking cell over the windows → weighted condense
-                (+ region threshold in dilated mode) → Linear(hidden → C)
+                (+ region threshold in dilated mode) → dropout (training, 0 by default) → Linear(hidden → C)
     MLP(x)   :  Linear(C → ratio·C) → GELU → Linear(ratio·C → C)   (timm ``Mlp``; ratio 3)
 """
 from __future__ import annotations
@@ -20,13 +20,14 @@ class SpikingWindowMixer(nn.Module):
     """Token mixer over the four corner windows; ``mode`` is "plain" (disjoint) or "dilated" (overlapping).
 
     ``cell_options`` go to ``SpikingWindowCell`` (synapse, decay, threshold, surrogate, fusion, theta, carry,
-    backend). The mode is a constructor argument: the public code flips it through a module-level counter.
+    pairing, backend). ``dropout`` (ACML'23 §5.2: 0.1) drops output spikes in training. The mode is a constructor argument: the public code flips it through a module-level counter.
     In eval mode the Bernoulli encoding draws from a generator seeded with ``eval_seed`` on every call, so the
     same input always gives the same spikes (and the same output); training draws from the global generator.
     """
 
     def __init__(self, dim: int, hidden: int | None = None, mode: str = "plain", *, encoding: str = "bernoulli",
-                 th_r: float = DEFAULT_TH_R, straight_through: bool = True, eval_seed: int = 0, **cell_options):
+                 th_r: float = DEFAULT_TH_R, straight_through: bool = True, eval_seed: int = 0, dropout: float = 0.0,
+                 **cell_options):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -39,6 +40,11 @@ class SpikingWindowMixer(nn.Module):
             raise ValueError(f"eval_seed must be a non-negative int, got {eval_seed!r}")
         self.eval_seed = eval_seed
         self.cell = SpikingWindowCell(dim, hidden, **cell_options)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        # ACML'23 §5.2: dropout 0.1 "with a constant dropout mask" — one mask per sample on the mixer's output
+        # spikes (at T = 1 there is one step; a static input repeated T times gets T passes, each its own mask)
+        self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, dim)
 
     def spikes(self, x):
@@ -57,7 +63,7 @@ class SpikingWindowMixer(nn.Module):
         return y
 
     def forward(self, x):
-        return self.fc(self.spikes(x))
+        return self.fc(self.dropout(self.spikes(x)))
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, encoding={self.encoding!r}, th_r={self.th_r}, eval_seed={self.eval_seed}"

@@ -1,18 +1,30 @@
 """The spiking window cell: two spiking layers run over the windows G1..G4 in turn, one time step per window.
 
-Per window (T = 1 latency), with fastlif's LIF (SPEC §1) on `[1, B, h, w, H]`:
+Per window v (T = 1 latency), with fastlif's LIF (SPEC §1) on `[1, B, h, w, H]`, η = 1, 2 the layer:
 
-    I1 = syn1(x_i);   s1, m1 = LIF(I1, v_init = v1)
-    I2 = syn2(s1);    s2, m2 = LIF(I2, v_init = v2)          → s2 is the window's output
+    I1[v] = syn1(x_v);   I2[v] = syn2(s1[v]);   V[η, v] = decay·m_η[v−1] + I_η[v]   (the layer's own charge)
 
-and into the next window v1 ← m1, v2 ← fusion(m1, m2) (fusion.py). The window index plays the role of time: with
-``carry="reset"`` and ``fusion="none"`` the cell is exactly two ``LIFSequence`` layers over a 4-step sequence.
+and the windows exchange membranes in one of three ways (``pairing``), f being the membrane fusion (fusion.py):
 
-Where the public code differs, ``carry`` chooses. Its ``mem_update`` restarts the spike from zero on every window, so
-the ``(1 − spike)`` reset never acts between windows and the membrane handed on is the pre-reset charge
-h = decay·v + I. ``carry="membrane"`` (default) reproduces that; ``carry="reset"`` hands on the post-reset state u
-of SPEC §1 instead. The code's neurons: decay 0.4, threshold 0.5, and a rectangular surrogate of width 1
-(gradient 1 where |h − 0.5| < 0.5), which is fastlif's ``Rectangle(1.0)``.
+* ``"diagonal"`` (default) — supplement Eq. 4–5: the potential that fires neuron (η, v) is the fusion of its own
+  charge V[η, v] with the previous layer's membrane at the previous window, V[η−1, v−1] (the "deepening" and
+  "sliding" directions at once): layer 2 fires on f(m1[v−1], V[2, v]); layer 1 is a plain LIF over windows.
+  The fused value is what reaches the threshold — the supplement's over-activation argument (§4.2: the plane
+  X + Y fires in (th, 2·th) where the sin-cos surface does not) is about exactly that potential.
+* ``"window"`` — fastlif's earlier reading, the public CNN-SNN code's update: after window v the layer-2 membrane
+  handed on is f(m1[v], m2[v]), both of the same window; layer 2 then integrates it, h2 = decay·f + I2.
+* ``"neighbour"`` — the public LSTM-window code as described: layer 1 fuses its membranes of neighbouring windows,
+  firing on f(m1[v−1], I1[v]); layer 2 is a plain LIF over windows. (That code also carries a per-pixel membrane
+  map from block to block and across stages; this cell starts every block from rest.)
+
+The first window has no v − 1: both layers are plain LIF there. With ``fusion="none"`` (f(m1, m2) = m2) and
+``carry="reset"``, "diagonal" and "window" are both exactly two ``LIFSequence`` layers over a 4-step sequence.
+
+``carry`` chooses what a layer hands on. The public code's ``mem_update`` restarts the spike from zero on every
+window, so the ``(1 − spike)`` reset never acts between windows and the membrane handed on is the pre-reset charge
+h. ``carry="membrane"`` (default) reproduces that; ``carry="reset"`` hands on the post-reset state u of SPEC §1.
+The code's neurons: decay 0.4, threshold 0.5, and a rectangular surrogate of width 1 (gradient 1 where
+|h − 0.5| < 0.5), which is fastlif's ``Rectangle(1.0)``.
 """
 from __future__ import annotations
 
@@ -25,6 +37,7 @@ from .fusion import DEFAULT_THETA, check_fusion, fuse
 from .synapses import make_synapse
 
 CARRIES = ("membrane", "reset")
+PAIRINGS = ("diagonal", "window", "neighbour")
 
 
 class WindowLIF(LIFSequence):
@@ -44,7 +57,7 @@ class SpikingWindowCell(nn.Module):
 
     def __init__(self, in_dim: int, hidden: int, synapse: str = "cnn", *, decay=0.4, threshold=0.5,
                  surrogate=Rectangle(1.0), fusion: str = "sincos", theta: float = DEFAULT_THETA,
-                 carry: str = "membrane", backend: str = "auto"):
+                 carry: str = "membrane", pairing: str = "diagonal", backend: str = "auto"):
         super().__init__()
         self.syn1 = make_synapse(synapse, in_dim, hidden)
         self.syn2 = make_synapse(synapse, hidden, hidden)
@@ -54,27 +67,52 @@ class SpikingWindowCell(nn.Module):
         if carry not in CARRIES:
             raise ValueError(f"carry must be one of {CARRIES}, got {carry!r}")
         self.carry = carry
+        if pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+        self.pairing = pairing
         self.synapse = synapse
 
     def _spike(self, lif, current, v):
         s, h, u = lif(current.unsqueeze(0), return_state=True, v_init=v)
         return s[0], (h[0] if self.carry == "membrane" else u)
 
-    def step(self, x, v1=None, v2=None):
-        """One window: input `[B, h, w, in_dim]` → (spikes `[B, h, w, hidden]`, m1, m2)."""
-        s1, m1 = self._spike(self.lif1, self.syn1(x), v1)
-        s2, m2 = self._spike(self.lif2, self.syn2(s1), v2)
+    def _fire(self, lif, potential):
+        """Spike on an already integrated (fused) potential: a LIF step from rest, whose charge h is ``potential``."""
+        return self._spike(lif, potential, None)
+
+    def _layer(self, lif, current, carried, partner):
+        """One layer at one window: plain LIF from ``carried``, or — when ``partner`` (the other membrane of the
+        pairing) is given — firing on f(partner, decay·carried + current)."""
+        if partner is None:
+            return self._spike(lif, current, carried)
+        own = current if carried is None else lif.cfg.decay * carried + current
+        return self._fire(lif, fuse(self.fusion, partner, own, self.theta))
+
+    def step(self, x, v1=None, v2=None, m1_prev=None):
+        """One window: input `[B, h, w, in_dim]`, the carried membranes (None at the first window) and, for
+        "diagonal"/"neighbour", the previous window's layer-1 membrane → (spikes `[B, h, w, hidden]`, m1, m2)."""
+        if self.pairing == "neighbour":
+            # the window's own layer-1 charge starts fresh; the neighbour's membrane enters through f only
+            s1, m1 = self._layer(self.lif1, self.syn1(x), None, m1_prev)
+        else:
+            s1, m1 = self._spike(self.lif1, self.syn1(x), v1)
+        partner = m1_prev if self.pairing == "diagonal" else None
+        s2, m2 = self._layer(self.lif2, self.syn2(s1), v2, partner)
         return s2, m1, m2
 
     def forward(self, windows):
         """Run the windows in order, carrying (and fusing) the membranes; returns the list of output spikes."""
-        v1 = v2 = None
+        v1 = v2 = m1_prev = None
         out = []
         for x in windows:
-            s, m1, m2 = self.step(x, v1, v2)
+            s, m1, m2 = self.step(x, v1, v2, m1_prev)
             out.append(s)
-            v1, v2 = m1, fuse(self.fusion, m1, m2, self.theta)
+            if self.pairing == "window":
+                v1, v2 = m1, fuse(self.fusion, m1, m2, self.theta)
+            else:
+                v1, v2, m1_prev = m1, m2, m1
         return out
 
     def extra_repr(self) -> str:
-        return f"synapse={self.synapse!r}, fusion={self.fusion!r}, theta={self.theta}, carry={self.carry!r}"
+        return (f"synapse={self.synapse!r}, pairing={self.pairing!r}, fusion={self.fusion!r}, theta={self.theta}, "
+                f"carry={self.carry!r}")

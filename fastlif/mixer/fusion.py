@@ -1,7 +1,8 @@
-"""Membrane fusion between consecutive windows (ACML'23 §4 and supplement §4.2).
+"""Membrane fusion f(m1, m2) between windows (ACML'23 §4 and supplement §4.2, Eq. 4–6).
 
-When the spiking cell moves from window G_i to G_{i+1}, its second layer does not simply continue from its own
-membrane m2: it starts from a fusion f(m1, m2) of the first layer's membrane m1 and m2 (both after G_i).
+Which two membranes meet is the cell's ``pairing`` (cell.py): by default (supplement Eq. 5) the previous window's
+first-layer membrane m1 = V[1, v−1] and the second layer's charge m2 = V[2, v], the fused value being what fires;
+``"window"`` fuses both layers' membranes after the same window and hands the result on.
 
 * ``"sincos"``: f = 2·sin(θπ·m1·cos(θπ·m2)). θ is the supplement's radian factor; θ = 0.25 gives the public
   code's 2·sin(π/4·m1·cos(π/4·m2)). The surface bends below the linear plane m1 + m2 where both membranes are

@@ -172,7 +172,8 @@ class SpikingMixerNet(nn.Module):
         for name, m in self.named_modules():
             if isinstance(m, SpikingWindowMixer):
                 fed_spikes = [m.fc, m.cell.syn2] + ([m.cell.syn1] if m.encoding == "bernoulli" else [])
-                spiking.update(id(layer) for part in fed_spikes for layer in part.modules())
+                spiking.update(id(layer) for part in fed_spikes for layer in part.modules()
+                               if layer is not getattr(part, "fc", None))   # a bi-synapse's fc reads its RNN
         return [name for name, m in self.named_modules()
                 if isinstance(m, (nn.Conv2d, nn.Linear, nn.RNNBase)) and id(m) not in spiking]
 

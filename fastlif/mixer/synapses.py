@@ -5,7 +5,8 @@ Every synapse maps a channels-last window `[B, h, w, C_in]` to `[B, h, w, C_out]
 * ``"cnn"``: a 3×3 convolution, stride 1, padding 1 (CNN-SNN; the public code's default cell).
 * ``"linear"``: a per-token Linear (the "MLP" column of supplement Table 2).
 * ``"rnn"``, ``"gru"``, ``"lstm"``: a recurrent layer run over the window's tokens in raster order (RNN-SNN);
-  ``"birnn"``, ``"bigru"``, ``"bilstm"`` run it both ways, C_out/2 per direction, concatenated.
+  ``"birnn"``, ``"bigru"``, ``"bilstm"``: one bidirectional layer with C_out hidden units per direction, then
+  ``Linear(2·C_out → C_out)`` — the public LSTM-window code's synapse (``nn.LSTM(bidirectional=True)`` + fc).
   The recurrent hidden state starts from zero in every window — what is carried from window to window is the
   spiking neurons' membrane, not the RNN state.
 """
@@ -32,14 +33,15 @@ class RecurrentSynapse(nn.Module):
         super().__init__()
         bidirectional = kind.startswith("bi")
         base = kind[2:] if bidirectional else kind
-        if bidirectional and out_dim % 2:
-            raise ValueError(f"a bidirectional synapse splits its output in two: out_dim must be even, got {out_dim}")
-        hidden = out_dim // 2 if bidirectional else out_dim
-        self.rnn = _RECURRENT[base](in_dim, hidden, batch_first=True, bidirectional=bidirectional)
+        self.rnn = _RECURRENT[base](in_dim, out_dim, batch_first=True, bidirectional=bidirectional)
+        # the two directions' outputs, 2·out_dim real values per token, mapped back to out_dim
+        self.fc = nn.Linear(2 * out_dim, out_dim) if bidirectional else None
 
     def forward(self, x):
         b, h, w, c = x.shape
         y, _ = self.rnn(x.reshape(b, h * w, c))
+        if self.fc is not None:
+            y = self.fc(y)
         return y.reshape(b, h, w, -1)
 
 

@@ -35,6 +35,20 @@ _REGISTRY = {
 }
 
 
+# Models whose latency is one time step (ACML'23 §5.2 trains the window SNN at T = 1): a run that does not name
+# T trains them at T = 1, every other model at ``DEFAULT_T``.
+_ONE_STEP = {"window_snn", "window_snn_tiny", "window_snn_lstm", "window_snn_bilstm", "window_snn_gru",
+             "window_snn_rnn", "resmlp12", "vit12"}
+DEFAULT_T = 4
+
+
+def default_T(name: str) -> int:
+    """The number of time steps a training run uses for model ``name`` unless told: 1 for the one-step window
+    SNNs and their comparison networks, ``DEFAULT_T`` (4) for the rest."""
+    builder(name)
+    return 1 if name in _ONE_STEP else DEFAULT_T
+
+
 def names() -> list[str]:
     """The registered model names, sorted."""
     return sorted(_REGISTRY)
@@ -54,6 +68,6 @@ def get(name: str, **kwargs) -> nn.Module:
     return builder(name)(**kwargs)
 
 
-__all__ = ["get", "builder", "names", "resnet19", "vggsnn", "snn5", "spiking_resnet34", "sew_resnet34", "digits_cnn",
+__all__ = ["get", "builder", "names", "default_T", "DEFAULT_T", "resnet19", "vggsnn", "snn5", "spiking_resnet34", "sew_resnet34", "digits_cnn",
            "spiking_mixer", "spiking_mixer_tiny", "spiking_mixer_lstm", "spiking_mixer_bilstm", "spiking_mixer_gru",
            "spiking_mixer_rnn", "resmlp12", "vit12"]

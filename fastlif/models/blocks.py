@@ -65,7 +65,8 @@ def make_stage(block: type, in_channels: int, out_channels: int, blocks: int, st
 
 
 def init_conv_weights(model: nn.Module) -> None:
-    """He (fan-out) initialisation of the convolutions, as torchvision's ResNet and the TET code use."""
+    """He (fan-out, ReLU gain) normal initialisation of the convolutions: the TET/SLT VGGSNN and torchvision's
+    ResNet (the ResNet-34s here). The TET/SLT ResNet-19 does not use it (see resnet19.py)."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -1,4 +1,8 @@
-"""ResNet-19 (Zheng et al. 2021), the CIFAR network of TET and SLT."""
+"""ResNet-19 (Zheng et al. 2021), the CIFAR network of TET and SLT.
+
+Initialisation: torch's default (kaiming-uniform, a = √5) for every layer, as the TET and SLT code — their ResNet-19
+has a kaiming fan-out loop, but it sits under ``if zero_init_residual:``, which is False, so it never runs.
+"""
 from __future__ import annotations
 
 import torch
@@ -8,7 +12,7 @@ from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
 from .base import SpikingNet, check_positive_int
-from .blocks import SpikingBasicBlock, init_conv_weights, make_stage
+from .blocks import SpikingBasicBlock, make_stage
 
 VARIANTS = {
     # name: (stem channels, default norm)
@@ -40,7 +44,6 @@ class ResNet19(SpikingNet):
         self.fc1 = TimeFolded(nn.Linear(512, 256))
         self.sn_fc1 = self.spiking()
         self.readout = Readout(256, num_classes)
-        init_conv_weights(self)
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         x = self.sn_stem(self.stem(x))

@@ -4,7 +4,8 @@
   α·V_th. With α = V_th = 1 it is the plain batch·time BN that the TET/SLT code calls "tdBN".
 - ``TEBatchNorm2d`` — TEBN (Duan et al. 2022): the same shared statistics and affine, then a learnable scale p[t]
   per time step.
-- ``BNTT2d`` — BNTT (Kim & Panda 2021): one independent BN (statistics and affine) per time step.
+- ``BNTT2d`` — BNTT (Kim & Panda 2021): one independent BN (statistics and scale) per time step; no shift and
+  eps 1e-4, as the BNTT code.
 
 TEBN and BNTT own per-step parameters for ``steps`` steps. Run at more steps than that they raise ValueError:
 there is no principled value for an unseen step, and a silent guess would make results depend on it. Build them
@@ -85,13 +86,19 @@ class TEBatchNorm2d(TdBatchNorm2d):
 
 
 class BNTT2d(nn.Module):
-    """BNTT: step t is normalised by its own BatchNorm2d ``self.bns[t]`` (statistics over the batch only)."""
+    """BNTT: step t is normalised by its own BatchNorm2d ``self.bns[t]`` (statistics over the batch only).
 
-    def __init__(self, num_features: int, steps: int, eps: float = 1e-5, momentum: float = 0.1):
+    As the BNTT code (Kim & Panda, ``BatchNorm2d(eps=1e-4)`` then ``bias = None``): a learnable scale per step and
+    channel but no shift, eps 1e-4. ``bias=True`` keeps torch's shift too."""
+
+    def __init__(self, num_features: int, steps: int, eps: float = 1e-4, momentum: float = 0.1, bias: bool = False):
         super().__init__()
         self.num_features = num_features
         self.steps = _check_steps(steps)
         self.bns = nn.ModuleList(nn.BatchNorm2d(num_features, eps=eps, momentum=momentum) for _ in range(steps))
+        if not bias:
+            for bn in self.bns:
+                bn.register_parameter("bias", None)     # F.batch_norm takes a None shift
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_sequence(x, self.num_features, self.steps)

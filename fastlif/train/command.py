@@ -22,20 +22,25 @@ SMALL_DATA = ("digits", "event-digits")
 # TrainConfig fields that a flag of the same name sets directly
 _DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "latency", "optimizer", "lr",
            "momentum", "weight_decay", "schedule", "epochs", "batch_size", "grad_clip", "amp", "seed", "device",
-           "out_dir", "workers")
+           "out_dir", "workers", "warmup_epochs", "warmup_lr", "mixup")
 
 
 def parse_stages(text: str):
-    """``"2:300:0.01,6:50:1e-4"`` → [(2, 300, 0.01), (6, 50, 0.0001)] (TIT stages T:epochs:lr)."""
+    """``"4:90:0.1,6:30:1e-4:adam:none"`` → [(4, 90, 0.1), (6, 30, 0.0001, "adam", "none")] (TIT stages
+    T:epochs:lr[:optimizer[:schedule[:weight_decay]]]; an empty field keeps the run's)."""
     stages = []
     for part in text.split(","):
         fields = part.strip().split(":")
-        if len(fields) != 3:
-            raise argparse.ArgumentTypeError(f"expected stages T:epochs:lr separated by commas, got {part!r}")
+        if not 3 <= len(fields) <= 6:
+            raise argparse.ArgumentTypeError(f"expected stages T:epochs:lr[:optimizer[:schedule[:weight_decay]]] "
+                                             f"separated by commas, got {part!r}")
         try:
-            stages.append((int(fields[0]), int(fields[1]), float(fields[2])))
+            stage = (int(fields[0]), int(fields[1]), float(fields[2]))
+            wd = tuple(float(f) if f else None for f in fields[5:])
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected integers T, epochs and a float lr in {part!r}") from None
+            raise argparse.ArgumentTypeError(f"expected integers T, epochs and float lr, weight_decay in "
+                                             f"{part!r}") from None
+        stages.append(stage + tuple(f or None for f in fields[3:5]) + wd)
     return stages
 
 
@@ -72,22 +77,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--loss", choices=LOSSES, help=f"per-step TET or time-averaged SDT (default {d.loss})")
     g.add_argument("--lam", type=float, help=f"TET's MSE weight lambda (default {d.lam})")
     g.add_argument("--phi", type=float, help=f"TET's MSE target (default V_th = {d.phi})")
-    g.add_argument("-T", "--T", dest="T", type=int, help=f"time steps (the maximum latency under SLT; default {d.T})")
+    g.add_argument("-T", "--T", dest="T", type=int, help="time steps (the maximum latency under SLT; default 4, 1 for the one-step window SNNs)")
     g.add_argument("--eval-T", type=int, help="evaluate latencies 1..eval-T (default: the largest training T)")
     g.add_argument("--latency", choices=LATENCIES, help="fixed T, or SLT: t ~ Uniform{1..T} per mini-batch")
-    g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[,...]",
-                   help="time inheritance training stages, e.g. 2:300:0.01,6:50:1e-4 (replaces -T/--epochs/--lr)")
+    g.add_argument("--tit", type=parse_stages, metavar="T:EPOCHS:LR[:OPT[:SCHED]][,...]",
+                   help="time inheritance training stages, e.g. 2:300:0.01,6:50:1e-4:adam:none (replaces "
+                        "-T/--epochs/--lr; a stage's optimizer/schedule default to --optimizer/--schedule)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
     g.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
     g.add_argument("--momentum", type=float, help=f"SGD momentum (default {d.momentum})")
     g.add_argument("--weight-decay", type=float, help=f"default {d.weight_decay}")
-    g.add_argument("--schedule", choices=SCHEDULES, help="cosine decay to 0 over each stage, or constant")
+    g.add_argument("--schedule", choices=SCHEDULES,
+                   help="cosine decay to 0 over each stage, x0.1 steps at 1/2 and 3/4 of it, or constant")
     g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     g.add_argument("--batch-size", type=int, help=f"global mini-batch size (default {d.batch_size})")
     g.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
     g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (CUDA only)")
     g.add_argument("--seed", type=int, help=f"default {d.seed}")
+    # ACML'23 §5.2 recipe pieces
+    g.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs at the start of the first stage")
+    g.add_argument("--warmup-lr", type=float, help="learning rate the warm-up starts from (default 0)")
+    g.add_argument("--mixup", type=float, help="mixup Beta(alpha, alpha) parameter (default 0: off)")
     g = p.add_argument_group("run")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
     g.add_argument("--threads", type=int,
@@ -161,8 +172,9 @@ def run(args) -> int:
     try:
         result = trainer.fit()
         if trainer.ctx.is_main:
-            print(f"\nTest accuracy at every latency t (one forward pass at t = {cfg.eval_latency()}):")
+            print(f"\nTest accuracy at every latency t, last epoch (one forward pass at t = {cfg.eval_latency()}):")
             print(format_table({result.label: result.accuracy}))
+            print(result.summary())
             if cfg.out_dir:
                 print(f"\nRun folder: {cfg.out_dir} (metrics.csv, latency.csv, latency.png, checkpoint.pt)")
     finally:

@@ -1,6 +1,11 @@
 """The training loop: SDT/TET losses, fixed-T or SLT latency, TIT stages, per-epoch evaluation at every latency,
 atomic checkpoints with exact resume, DDP.
 
+Reporting: fastlif's own figure is the last epoch's test accuracy; the TET and SLT scripts report the best test
+accuracy over epochs. Both are kept, labelled (``best_test_acc``/``best_epoch`` in metrics.csv, ``TrainResult``).
+Stages may each use their own optimiser, schedule and weight decay (TET's SGD-then-Adam TIT, ACML'23's fine-tune);
+warm-up and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
+
 Every random draw of a run derives from ``cfg.seed``: model initialisation from the global generator seeded once,
 and per epoch the data order (``DistributedSampler(seed)``), the augmentation and the SLT latencies from private
 generators seeded by ``(seed, epoch)``. Resuming therefore needs only the model/optimiser/scheduler state, and on
@@ -13,6 +18,7 @@ import csv
 import dataclasses
 import inspect
 import json
+import math
 import os
 import sys
 import time
@@ -42,7 +48,7 @@ def run_label(cfg: TrainConfig) -> str:
     base = cfg.loss.upper()
     if cfg.tit:
         return f"TIT-{base} T={'>'.join(str(s.T) for s in cfg.stages())}"
-    return f"{'SLT-' if cfg.latency == 'slt' else ''}{base} T={cfg.T}"
+    return f"{'SLT-' if cfg.latency == 'slt' else ''}{base} T={cfg.steps()}"
 
 
 def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
@@ -76,13 +82,46 @@ def pick_device(name: str, local_rank: int) -> torch.device:
 
 
 @dataclass
+class LrFactor:
+    """Epoch e of a stage → its learning rate over the stage's lr (a ``LambdaLR`` factor; a dataclass, so the
+    scheduler's state_dict saves it). See ``TrainConfig`` for the schedules and the warm-up."""
+
+    schedule: str
+    epochs: int
+    warmup_epochs: int = 0
+    warmup_start: float = 0.0      # warmup_lr / lr
+
+    def __call__(self, e: int) -> float:
+        if e < self.warmup_epochs:
+            return self.warmup_start + e * (1.0 - self.warmup_start) / self.warmup_epochs
+        if self.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
+        if self.schedule == "step":
+            return 0.1 ** sum(e >= m for m in (self.epochs // 2, (3 * self.epochs) // 4))
+        return 1.0
+
+
+@dataclass
 class TrainResult:
+    """Both accuracies the papers' code could mean: fastlif's own is the last epoch's; the TET and SLT scripts
+    report the best test accuracy over epochs. ``best_*`` is the epoch with the highest accuracy at t = eval_T."""
+
     label: str
     accuracy: List[float]   # test accuracy at latency t = 1..eval_T after the last epoch run
     test_loss: float
     history: List[dict]     # one row per epoch (also in metrics.csv)
     finished: bool          # all stages done (False when stopped early by ``max_epochs``)
     out_dir: Optional[str]
+    best_accuracy: List[float] = dataclasses.field(default_factory=list)  # t = 1..eval_T at the best epoch
+    best_epoch: Optional[int] = None        # 1-based, over all stages
+
+    def summary(self) -> str:
+        """One labelled line: last-epoch and best-over-epochs test accuracy at the largest evaluated latency."""
+        if not self.accuracy:
+            return f"[{self.label}] no epoch run"
+        T, last = len(self.accuracy), self.history[-1]["epoch"]
+        return (f"[{self.label}] test accuracy at t={T}: last epoch ({last}) {100 * self.accuracy[-1]:.2f}%, "
+                f"best over epochs {100 * self.best_accuracy[-1]:.2f}% (epoch {self.best_epoch})")
 
 
 class Trainer:
@@ -133,19 +172,18 @@ class Trainer:
 
     # ---- set-up -----------------------------------------------------------------------------------------------
     def _start_stage(self, i: int) -> None:
-        """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage)."""
+        """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage); the
+        stage's optimizer/schedule kind when it names one, else the run's."""
         cfg, stage = self.cfg, self.stages[i]
         params = self.model.parameters()
-        if cfg.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
+        wd = cfg.weight_decay if stage.weight_decay is None else stage.weight_decay
+        if (stage.optimizer or cfg.optimizer) == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=wd)
         else:
-            self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum,
-                                             weight_decay=cfg.weight_decay)
-        if cfg.schedule == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=stage.epochs,
-                                                                        eta_min=0.0)
-        else:
-            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
+            self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum, weight_decay=wd)
+        warmup = cfg.warmup_epochs if i == 0 else 0
+        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
 
     def _resume_path(self, resume: str) -> str:
@@ -177,6 +215,7 @@ class Trainer:
         ran = 0
         while not self.finished and (max_epochs is None or ran < max_epochs):
             row = self._epoch()
+            self._track_best(row)
             ran += 1
             self.history.append(row)
             self.epoch_in_stage += 1
@@ -191,11 +230,22 @@ class Trainer:
             plot_latency({run_label(self.cfg): acc}, os.path.join(self.out_dir, "latency.png"))
         return self.result()
 
+    def _track_best(self, row: dict) -> None:
+        """``best_test_acc``/``best_epoch``: the highest accuracy at t = eval_T over the epochs so far (the seeds'
+        report), carried in every row; ties keep the earlier epoch."""
+        best = max(self.history + [row], key=lambda r: (r["accuracy"][-1], -r["epoch"]))
+        row["best_test_acc"], row["best_epoch"] = best["accuracy"][-1], best["epoch"]
+
     def result(self) -> TrainResult:
         last = self.history[-1] if self.history else None
+        best = None
+        if last is not None and "best_epoch" in last:
+            best = next(r for r in self.history if r["epoch"] == last["best_epoch"])
         return TrainResult(label=run_label(self.cfg), accuracy=list(last["accuracy"]) if last else [],
                            test_loss=last["test_loss"] if last else float("nan"), history=list(self.history),
-                           finished=self.finished, out_dir=self.out_dir)
+                           finished=self.finished, out_dir=self.out_dir,
+                           best_accuracy=list(best["accuracy"]) if best else [],
+                           best_epoch=best["epoch"] if best else None)
 
     def _epoch(self) -> dict:
         cfg, stage, epoch = self.cfg, self.stages[self.stage_index], self.global_epoch
@@ -216,9 +266,14 @@ class Trainer:
             t = self.latency.draw()
             self.last_latencies.append(t)
             x = self.bundle.prepare(x, True, aug_gen)
+            mix = mixup_weight(cfg.mixup, aug_gen)
+            if mix is not None:     # the batch mixed with its reverse, as timm's Mixup in "batch" mode
+                x = mix * x + (1 - mix) * x.flip(0)
             with self._autocast():
                 O = forward_at(self.net, x, t, self.bundle.event)
                 loss = self.loss_fn(O.float(), y)
+                if mix is not None:     # both losses are linear in the one-hot target: this is the mixed target's
+                    loss = mix * loss + (1 - mix) * self.loss_fn(O.float(), y.flip(0))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if cfg.grad_clip is not None:
@@ -272,6 +327,7 @@ class Trainer:
                 print(f"[{run_label(self.cfg)}] epoch {row['epoch']}/{sum(s.epochs for s in self.stages)} "
                       f"loss {row['train_loss']:.4f} train {100 * row['train_acc']:.1f}% (mean t {row['mean_t']:.2f}) "
                       f"| test@t=1 {100 * acc[0]:.2f}% test@T {100 * row['test_acc']:.2f}% "
+                      f"best@t={len(acc)} {100 * row['best_test_acc']:.2f}% (epoch {row['best_epoch']}) "
                       f"| {row['train_time_s']:.1f}s {row['train_samples_per_s']:.0f} img/s", flush=True)
             if self.out_dir:
                 os.makedirs(self.out_dir, exist_ok=True)
@@ -303,7 +359,8 @@ class Trainer:
                 return
             self._tb = SummaryWriter(os.path.join(self.out_dir, "tensorboard"))
         step = row["epoch"]
-        for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "mean_t", "train_samples_per_s"):
+        for k in ("train_loss", "train_acc", "test_loss", "test_acc", "best_test_acc", "lr", "mean_t",
+                  "train_samples_per_s"):
             self._tb.add_scalar(k, row[k], step)
         for t, a in enumerate(row["accuracy"], start=1):
             self._tb.add_scalar(f"test_acc_at_t/{t}", a, step)
@@ -337,7 +394,11 @@ class Trainer:
         if not self.finished:
             self._start_stage(self.stage_index)
             self.optimizer.load_state_dict(ck["optimizer"])
-            self.scheduler.load_state_dict(ck["scheduler"])
+            # checkpoints from before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state: its
+            # last_epoch is what matters, the factor is rebuilt from the config
+            sched = dict(ck["scheduler"])
+            sched.setdefault("lr_lambdas", self.scheduler.state_dict()["lr_lambdas"])
+            self.scheduler.load_state_dict(sched)
         self.scaler.load_state_dict(ck["scaler"])
         self.history = list(ck["history"])
         torch.set_rng_state(ck["rng"]["torch"])
@@ -349,6 +410,16 @@ class Trainer:
             self._tb.close()
             self._tb = None
         self.ctx.shutdown()
+
+
+def mixup_weight(alpha: float, generator: torch.Generator) -> Optional[float]:
+    """λ ~ Beta(α, α) for one batch (None when α = 0), drawn from ``generator`` so a seeded run repeats it."""
+    if alpha <= 0:
+        return None
+    import numpy as np
+
+    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
 def _progress(enabled: bool, total: int, desc: str):
