@@ -235,6 +235,11 @@ def _unpack(saved):
     return saved if isinstance(saved, torch.Tensor) else saved.materialize()
 
 
+def active_hooks():
+    """The pack and unpack hooks of a running ``compact_activations()`` block of this thread, else None."""
+    return (_pack, _unpack) if _session() is not None else None
+
+
 @contextlib.contextmanager
 def compact_activations(enabled: bool = True):
     """Within the block, spikes saved for backward are kept as bits and batch-norm outputs are recomputed instead

@@ -40,6 +40,8 @@ def report(tensors: Iterable[torch.Tensor]) -> None:
 def saved_bytes(call: Callable[[], object], exclude: Iterable[torch.Tensor] = ()) -> int:
     """Bytes of the distinct storages autograd keeps for backward while ``call()`` runs, leaving out those of
     ``exclude`` (say, the input and the parameters: memory held anyway)."""
+    from .compact import active_hooks  # compact reports through this module: imported here, not at the top
+
     outer = getattr(_local, "counter", None)
     counter = _local.counter = _Counter(exclude)
 
@@ -47,8 +49,10 @@ def saved_bytes(call: Callable[[], object], exclude: Iterable[torch.Tensor] = ()
         counter.add(t)
         return t
 
+    # Inside compact_activations() these hooks would replace its own: keep its (they report what they keep).
+    hooks = active_hooks() or (pack, lambda t: t)
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autograd.graph.saved_tensors_hooks(*hooks):
             call()
     finally:
         _local.counter = outer
