@@ -100,6 +100,34 @@ def plot_models(csv_path: Path) -> list[Path]:
     return [path]
 
 
+def plot_memory(csv_path: Path) -> list[Path]:
+    """Two panels per model: MiB kept for backward (parameters included, as the issue counts) and step time."""
+    rows = read_rows(csv_path)
+    if not rows:
+        return []
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    width = 0.8 / len(variants)
+    fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 3.0 + 3.0 * len(models)), 4.5))
+    for ax, metric, label in ((axes[0], "saved_with_params_mib", "MiB kept for backward (with parameters)"),
+                              (axes[1], "median_ms", "training step, ms (median)")):
+        for k, variant in enumerate(variants):
+            values = [next((r[metric] or 0 for r in rows if r["model"] == m and r["variant"] == variant), 0)
+                      for m in models]
+            ax.bar([i + k * width for i in range(len(models))], values, width, label=variant)
+        ax.set_xticks([i + width * (len(variants) - 1) / 2 for i in range(len(models))], models, fontsize=8)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    r0 = rows[0]
+    fig.suptitle(_title(r0, f"Training memory, fp32, T={r0['T']} batch {r0['batch']}"), fontsize=10)
+    fig.tight_layout()
+    path = csv_path.parent / "memory.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 def plot_folder(folder: Path) -> list[Path]:
     """Every plot the CSV files in ``folder`` allow; returns the paths written."""
     written = []
@@ -107,6 +135,8 @@ def plot_folder(folder: Path) -> list[Path]:
         written += plot_kernels(folder / "kernels.csv")
     if (folder / "models.csv").exists():
         written += plot_models(folder / "models.csv")
+    if (folder / "memory.csv").exists():
+        written += plot_memory(folder / "memory.csv")
     return written
 
 

@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from ..memory import compact
 from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
@@ -151,6 +152,7 @@ class SpikingMixerNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.head = nn.Linear(dims[-1], num_classes)
         self.reset_parameters()
+        compact(self)  # spikes saved as bits where they are known binary (fastlif.memory); compact(model, False): off
 
     def reset_parameters(self) -> None:
         """The public code's init: xavier-uniform Linear, LeCun-normal conv, zero biases, zero head."""

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
+from ..memory import compact
 from ..neuron import LIFSequence
 from ..nn.encoding import check_steps, encode
 
@@ -31,6 +32,8 @@ class SpikingNet(nn.Module, ABC):
     ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
 
     Subclasses set ``in_channels`` and, when their classifier needs a fixed spatial size, ``input_size``.
+    Training keeps spikes as bits and recomputes batch norms (``fastlif.memory.compact``, exact gradients);
+    ``fastlif.memory.compact(model, False)`` keeps every activation instead.
     """
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
@@ -39,6 +42,7 @@ class SpikingNet(nn.Module, ABC):
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
+        compact(self)
 
     def spiking(self) -> LIFSequence:
         """A fresh neuron layer with the model's options (one per layer, so hooks can count spikes per layer)."""

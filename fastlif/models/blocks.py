@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..memory import residual_add
 from ..nn.batchnorm import RESIDUAL_ALPHA
 from ..nn.conv import ConvBN
 
@@ -34,7 +35,7 @@ class SpikingBasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv2(self.sn1(self.conv1(x)))
         identity = x if self.shortcut is None else self.shortcut(x)
-        return self.sn2(out + identity)
+        return self.sn2(residual_add(out, identity))
 
 
 class SEWBasicBlock(nn.Module):
@@ -53,7 +54,7 @@ class SEWBasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.sn2(self.conv2(self.sn1(self.conv1(x))))
         identity = x if self.shortcut is None else self.shortcut(x)
-        return out + identity
+        return residual_add(out, identity)
 
 
 def make_stage(block: type, in_channels: int, out_channels: int, blocks: int, stride: int,

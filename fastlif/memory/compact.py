@@ -1,0 +1,316 @@
+"""Compact activations: what autograd keeps for backward in a spiking network, made exact and small.
+
+Inside ``compact_activations()`` every tensor a layer saves for its backward passes through one pack hook
+(``torch.autograd.graph.saved_tensors_hooks``) that keeps it in one of three forms:
+
+- **bits**, when it is (a dense view of) the spike output of a ``LIFSequence`` that nobody has modified since:
+  1 bit per spike (``bits.pack_bits``), unpacked exactly when the backward reads it. Only those tensors: an
+  average-pooled or region-thresholded map, or any copy of the spikes, is not known binary and is kept as it is;
+- **a recipe**, when it is (a view of) the output of a batch norm (BatchNorm*, tdBN, TEBN, BNTT): the norm is run
+  again on its input — which the norm keeps for its own backward anyway — when the backward needs it, in the mode
+  and autocast state of the forward, with its running statistics left as they were. That is what the LIF neuron
+  after it saves (its input x, or h), so the neuron keeps nothing of its own. ``residual_add`` makes the sum of two
+  such tensors (a residual block's BN output and its shortcut) a recipe too;
+- as it is, for everything else.
+
+Recomputing runs the same kernels on the same input, so the gradients are bit-identical to those of an
+uncompressed run (python_tests/test_memory_compact.py checks every model family). ``compact(model)`` turns it on
+for every forward of a model (fastlif's models do it at construction; ``compact(model, False)`` turns it off).
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+
+import torch
+from torch import nn
+
+from ..neuron import LIFSequence
+from ..nn.batchnorm import BNTT2d
+from . import count
+from .bits import PackedBits, is_dense, pack_bits, unpack_bits
+
+_NORMS = (nn.modules.batchnorm._BatchNorm, BNTT2d)
+_local = threading.local()  # .sessions: the stack of running compact_activations() blocks of this thread
+_hook_users = 0  # running sessions, all threads: the global module hook is installed while > 0
+_hook_handle = None
+_hook_lock = threading.Lock()
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def _owns_storage(t: torch.Tensor) -> bool:
+    """``t`` starts its storage and fills all of it densely: every byte of the storage is one of its elements."""
+    return (t.storage_offset() == 0 and is_dense(t.shape, t.stride())
+            and t.untyped_storage().nbytes() == t.numel() * t.element_size())
+
+
+class _Spikes:
+    """A spike tensor that owns its storage, packed to bits the first time a layer saves (a view of) it."""
+
+    def __init__(self, s: torch.Tensor):
+        self.ref, self.version = weakref.ref(s), s._version
+        self.packed: PackedBits | None = None
+
+    def usable_for(self, t: torch.Tensor) -> bool:
+        s = self.ref()
+        return s is not None and s._version == self.version and s.dtype == t.dtype
+
+    def pack(self) -> PackedBits:
+        if self.packed is None:
+            self.packed = pack_bits(self.ref())
+        return self.packed
+
+
+class _SpikeView:
+    """A saved view of a spike tensor, kept as the bits of the whole tensor (shared by all its saved views)."""
+
+    def __init__(self, spikes: _Spikes, t: torch.Tensor):
+        self.spikes, self.packed = spikes, spikes.pack()
+        self.view = (t.shape, t.stride(), t.storage_offset())
+
+    def valid(self) -> bool:
+        return self.spikes.ref() is not None
+
+    def kept(self):
+        return [self.packed.data]
+
+    def materialize(self) -> torch.Tensor:
+        return unpack_bits(self.packed).as_strided(*self.view)
+
+
+class _NormCall:
+    """One forward call of a norm module: enough to run it again exactly."""
+
+    def __init__(self, module: nn.Module, args: tuple, output: torch.Tensor):
+        self.module, self.args = module, args
+        self.training = module.training
+        self.device_type = output.device.type
+        self.autocast = (torch.is_autocast_enabled(self.device_type), torch.get_autocast_dtype(self.device_type))
+        self.versions = [p._version for p in module.parameters()] + [a._version for a in args]
+        self.output = weakref.ref(output)
+        self.out_version = output._version
+        self.shape, self.stride = output.shape, output.stride()
+
+    def unchanged(self) -> bool:
+        out = self.output()
+        return out is not None and out._version == self.out_version
+
+    def run(self) -> torch.Tensor:
+        now = [p._version for p in self.module.parameters()] + [a._version for a in self.args]
+        if now != self.versions:
+            raise RuntimeError(f"fastlif.memory: a parameter or the input of {type(self.module).__name__} was "
+                               "modified in place between the forward and the backward, so its output cannot be "
+                               "recomputed; run the backward first, or turn the compaction off "
+                               "(fastlif.memory.compact(model, False))")
+        buffers = [b.clone() for b in self.module.buffers()]  # the forward updated the running statistics once
+        was_training = self.module.training
+        try:
+            self.module.train(self.training)
+            with torch.no_grad(), torch.autocast(self.device_type, dtype=self.autocast[1], enabled=self.autocast[0]):
+                out = self.module.forward(*self.args)
+        finally:
+            self.module.train(was_training)
+            for b, saved in zip(self.module.buffers(), buffers):
+                b.copy_(saved)
+        if out.shape != self.shape or out.stride() != self.stride:
+            raise RuntimeError(f"fastlif.memory: recomputing {type(self.module).__name__} gave a different layout")
+        return out
+
+
+class _Recompute:
+    """A saved view (shape, stride, offset) of a norm's output, recomputed from the norm's input."""
+
+    def __init__(self, call: _NormCall, t: torch.Tensor):
+        self.call = call
+        self.view = (t.shape, t.stride(), t.storage_offset())
+
+    def valid(self) -> bool:
+        return self.call.unchanged()
+
+    def kept(self):
+        return [a for a in self.call.args if isinstance(a, torch.Tensor)]
+
+    def materialize(self) -> torch.Tensor:
+        out = self.call.run()
+        return out.as_strided(*self.view)
+
+
+class _Sum:
+    """``a + b`` of two recipes (a residual add of a BN output and its shortcut)."""
+
+    def __init__(self, a, b, t: torch.Tensor):
+        self.a, self.b = a, b
+        self.output, self.version = weakref.ref(t), t._version
+        self.shape, self.stride = t.shape, t.stride()
+
+    def valid(self) -> bool:
+        out = self.output()
+        return out is not None and out._version == self.version
+
+    def kept(self):
+        return self.a.kept() + self.b.kept()
+
+    def materialize(self) -> torch.Tensor:
+        out = self.a.materialize() + self.b.materialize()
+        if out.shape != self.shape or out.stride() != self.stride:
+            raise RuntimeError("fastlif.memory: recomputing a residual add gave a different layout")
+        return out
+
+
+class _Session:
+    """One running ``compact_activations()`` block: the tensors it knows how to keep small, by storage."""
+
+    def __init__(self):
+        self.spikes: dict[int, _Spikes] = {}  # storage → the spike tensor owning it
+        self.norms: dict[int, _NormCall] = {}  # storage → the norm call whose output owns it
+        self.sums: dict[int, _Sum] = {}  # storage → the residual_add owning it
+        # One recipe per saved view, however many layers save it. A storage address is reused once its tensor is
+        # freed, so an entry counts only while the tensor it describes is alive and unmodified (``valid``).
+        self.packed: dict[tuple, object] = {}
+
+    def saw(self, module: nn.Module, args: tuple, output) -> None:
+        if isinstance(module, LIFSequence):
+            s = output[0] if isinstance(output, tuple) else output
+            if isinstance(s, torch.Tensor) and s.is_floating_point() and _owns_storage(s):
+                self.spikes[_storage(s)] = _Spikes(s)
+        elif (isinstance(module, _NORMS) and isinstance(output, torch.Tensor) and output.is_floating_point()
+              and len(args) == 1 and isinstance(args[0], torch.Tensor)
+              and _owns_storage(output if output._base is None else output._base)):
+            self.norms[_storage(output)] = _NormCall(module, args, output)
+
+    def recipe(self, t: torch.Tensor):
+        """A recipe that gives back ``t`` exactly, or None when ``t`` must be kept as it is."""
+        if not t.is_floating_point() or t.numel() == 0:
+            return None
+        key = (_storage(t), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+        cached = self.packed.get(key)
+        if cached is not None and cached.valid():
+            return cached
+        recipe = self._make(t)
+        if recipe is not None:
+            self.packed[key] = recipe
+        return recipe
+
+    def _make(self, t: torch.Tensor):
+        ptr = _storage(t)
+        spikes = self.spikes.get(ptr)
+        if spikes is not None and spikes.usable_for(t):
+            return _SpikeView(spikes, t)
+        call = self.norms.get(ptr)
+        if call is not None and call.unchanged() and call.output().dtype == t.dtype:
+            return _Recompute(call, t)
+        summed = self.sums.get(ptr)
+        if summed is not None and summed.valid() and (t.shape, t.stride(), t.storage_offset(), t.dtype) == (
+                summed.shape, summed.stride, 0, summed.output().dtype):
+            return summed
+        return None
+
+
+def _session():
+    sessions = getattr(_local, "sessions", None)
+    return sessions[-1] if sessions else None
+
+
+def _module_hook(module, args, output):
+    session = _session()
+    if session is not None:
+        session.saw(module, args, output)
+
+
+def _pack(t: torch.Tensor):
+    session = _session()
+    recipe = session.recipe(t) if session is not None else None
+    if recipe is None:
+        count.report([t])
+        return t
+    count.report(recipe.kept())
+    return recipe
+
+
+def _unpack(saved):
+    return saved if isinstance(saved, torch.Tensor) else saved.materialize()
+
+
+def active_hooks():
+    """The pack and unpack hooks of a running ``compact_activations()`` block of this thread, else None."""
+    return (_pack, _unpack) if _session() is not None else None
+
+
+@contextlib.contextmanager
+def compact_activations(enabled: bool = True):
+    """Within the block, spikes saved for backward are kept as bits and batch-norm outputs are recomputed instead
+    of kept (see the module docstring); the gradients stay bit-identical. ``enabled=False`` makes it a no-op."""
+    if not enabled:
+        yield
+        return
+    global _hook_users, _hook_handle
+    with _hook_lock:
+        if _hook_users == 0:
+            _hook_handle = nn.modules.module.register_module_forward_hook(_module_hook)
+        _hook_users += 1
+    sessions = _local.__dict__.setdefault("sessions", [])
+    sessions.append(_Session())
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(_pack, _unpack):
+            yield
+    finally:
+        sessions.pop()
+        with _hook_lock:
+            _hook_users -= 1
+            if _hook_users == 0:
+                _hook_handle.remove()
+                _hook_handle = None
+
+
+def residual_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a + b``; inside ``compact_activations()``, when both are recomputable (BN outputs, spikes, sums), the sum
+    is recomputed from them in backward instead of kept by the layer that saves it (the neuron after the add)."""
+    out = a + b
+    session = _session()
+    if session is not None and torch.is_grad_enabled() and isinstance(out, torch.Tensor):
+        ra, rb = session.recipe(a), session.recipe(b)
+        if ra is not None and rb is not None and out.dtype == a.dtype == b.dtype and _owns_storage(out):
+            session.sums[_storage(out)] = _Sum(ra, rb, out)
+    return out
+
+
+# ---- the per-model switch ----
+
+_FLAG = "compact_activations"
+
+
+def _enter(module, args):
+    if getattr(module, _FLAG, False) and torch.is_grad_enabled() and not torch.compiler.is_compiling():
+        block = compact_activations()
+        block.__enter__()
+        module.__dict__.setdefault("_compact_blocks", []).append(block)
+
+
+def _exit(module, args, output):
+    blocks = module.__dict__.get("_compact_blocks")
+    if blocks:
+        blocks.pop().__exit__(None, None, None)
+
+
+def compact(model: nn.Module, enabled: bool = True) -> nn.Module:
+    """Run every forward of ``model`` inside ``compact_activations()`` (``enabled=False``: turn that off again).
+    Returns ``model``. The setting is the attribute ``model.compact_activations``; it survives ``copy.deepcopy``
+    and pickling, and changes nothing in the state dict."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
+    if _enter not in model._forward_pre_hooks.values():
+        model.register_forward_pre_hook(_enter)
+        model.register_forward_hook(_exit, always_call=True)
+    setattr(model, _FLAG, enabled)
+    return model
+
+
+def is_compact(model: nn.Module) -> bool:
+    """Whether ``compact(model)`` is on."""
+    return bool(getattr(model, _FLAG, False)) and _enter in model._forward_pre_hooks.values()
