@@ -4,7 +4,7 @@ import csv
 import pytest
 import torch
 
-from fastlif.cli import main
+from fastlif.commands.main import main
 from fastlif.data import get_dataset
 from fastlif.train.checkpoint import save_checkpoint
 from fastlif.train.config import TrainConfig

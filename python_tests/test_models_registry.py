@@ -27,7 +27,7 @@ def test_unknown_model_is_named():
 
 def test_trainer_builds_a_registered_window_snn(tmp_path):
     """Names the registry maps to other functions (window_snn_* → spiking_mixer_*) reach the trainer too."""
-    from fastlif.cli import main
+    from fastlif.commands.main import main
 
     rc = main(["train", "--model", "window_snn_tiny", "--data", "digits", "-T", "1", "--epochs", "1",
                "--out", str(tmp_path)])

@@ -10,6 +10,19 @@ import tempfile
 
 import torch
 
+CHECKPOINT = "checkpoint.pt"  # the file a run folder keeps its latest checkpoint in
+
+
+def checkpoint_path(path, out_dir=None) -> str:
+    """The checkpoint file ``path`` names: a file as given, a run folder's :data:`CHECKPOINT`, or with
+    ``path == "auto"`` the one in ``out_dir``."""
+    path = os.fspath(path)
+    if path == "auto":
+        if not out_dir:
+            raise ValueError(f"resume: 'auto' needs out_dir (the run folder holding {CHECKPOINT})")
+        return os.path.join(out_dir, CHECKPOINT)
+    return os.path.join(path, CHECKPOINT) if os.path.isdir(path) else path
+
 
 def save_checkpoint(state: dict, path) -> str:
     """``torch.save(state)`` to ``path`` atomically; returns the path."""

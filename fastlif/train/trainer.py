@@ -25,14 +25,13 @@ from torch import nn
 from ..data import DataBundle, get_dataset
 from ..losses import make_loss
 from .batches import forward_at, iterate, to_device, train_order
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import init_distributed
 from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
 from .latency import LatencySampler, mix_seed
 from .plots import plot_latency, write_latency_csv
 
-CHECKPOINT = "checkpoint.pt"
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
 ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
 
@@ -129,7 +128,7 @@ class Trainer:
         self._tb = None
         self.out_dir = cfg.out_dir
         if cfg.resume:
-            self.load(self._resume_path(cfg.resume))
+            self.load(checkpoint_path(cfg.resume, cfg.out_dir))
 
     # ---- set-up -----------------------------------------------------------------------------------------------
     def _start_stage(self, i: int) -> None:
@@ -147,13 +146,6 @@ class Trainer:
         else:
             self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
-
-    def _resume_path(self, resume: str) -> str:
-        if resume == "auto":
-            if not self.cfg.out_dir:
-                raise ValueError("resume: 'auto' needs out_dir (the run folder holding checkpoint.pt)")
-            return os.path.join(self.cfg.out_dir, CHECKPOINT)
-        return os.path.join(resume, CHECKPOINT) if os.path.isdir(resume) else resume
 
     @property
     def global_epoch(self) -> int:
