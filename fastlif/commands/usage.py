@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_int
+
 
 class UsageError(Exception):
     """Bad options or inputs found before any work starts: reported in one line, exit status 2 (as argparse)."""
@@ -28,8 +30,10 @@ def parse_key_values(items):
 
 def require_positive(value, flag: str) -> None:
     """A count flag (``--threads``, ``--batch-size``, ...) must be at least 1 when given."""
-    if value is not None and value < 1:
-        raise UsageError(f"{flag}: expected an integer >= 1, got {value}")
+    try:
+        check_int(flag, value, optional=True)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
 
 
 def set_threads(threads) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import check_int
 from .aedat import Events
 
 __all__ = ["SPLITS", "NORMALIZATIONS", "slice_bounds", "events_to_frames", "normalize_frames", "resize_frames",
@@ -34,16 +35,13 @@ def check_frame_options(T, split_by: str, size, normalize: Optional[str]) -> Non
         raise ValueError(f"split_by: expected one of {SPLITS}, got {split_by!r}")
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize: expected one of {NORMALIZATIONS}, got {normalize!r}")
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    check_int("T", T)
+    check_int("size", size)
 
 
 def slice_bounds(t: np.ndarray, T: int, split_by: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end event indices ``(j_l, j_r)`` of the T frames; ``t`` must be non-decreasing for "time"."""
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
+    check_int("T", T)
     n = len(t)
     if split_by == "number":
         step = n // T
@@ -95,8 +93,7 @@ def normalize_frames(frames: torch.Tensor, mode: Optional[str]) -> torch.Tensor:
 def resize_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
     """Area-resize ``[..., H, W]`` to ``size``×``size`` (each output pixel averages the input pixels it covers,
     so the total count is kept up to the area ratio and no event is dropped between samples)."""
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    check_int("size", size)
     if frames.shape[-2:] == (size, size):
         return frames
     lead = frames.shape[:-2]

@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from ..checks import check_int
 from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
@@ -25,12 +26,6 @@ from .windows import layout
 
 DEPTHS = {12: (2, 2, 6, 2), 20: (2, 2, 14, 2), 24: (2, 2, 18, 2), 36: (2, 2, 30, 2)}
 DEFAULT_DIMS = (48, 96, 192, 384)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def window_modes(layers, dilate: bool = True) -> list[list[str]]:
@@ -56,7 +51,7 @@ def stage_sides(input_size: int, patch: int, stages: int) -> list[int]:
 
 def check_input_size(input_size, patch: int, modes) -> int:
     """``input_size`` if every stage's windows fit its map, else ValueError naming the stage that fails."""
-    _positive_int("input_size", input_size)
+    check_int("input_size", input_size)
     for s, (side, stage_modes) in enumerate(zip(stage_sides(input_size, patch, len(modes)), modes)):
         for mode in set(stage_modes):
             try:
@@ -101,16 +96,16 @@ class SpikingMixerNet(nn.Module):
                  patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
                  input_size: int | None = None, neuron=None, token_mixer: str = "spiking", **mixer_options):
         super().__init__()
-        _positive_int("num_classes", num_classes)
-        self.in_channels = _positive_int("in_channels", in_channels)
-        _positive_int("patch", patch)
-        self.T = _positive_int("T", T)
+        check_int("num_classes", num_classes)
+        self.in_channels = check_int("in_channels", in_channels)
+        check_int("patch", patch)
+        self.T = check_int("T", T)
         layers, dims = tuple(layers), tuple(dims)
         if not layers or len(layers) != len(dims):
             raise ValueError(f"layers and dims must be non-empty and of equal length, got {layers} and {dims}")
         for i, (n, d) in enumerate(zip(layers, dims)):
-            _positive_int(f"layers[{i}]", n)
-            _positive_int(f"dims[{i}]", d)
+            check_int(f"layers[{i}]", n)
+            check_int(f"dims[{i}]", d)
         for i in range(len(dims) - 1):
             if dims[i + 1] != 2 * dims[i]:
                 raise ValueError(f"patch merging doubles the width: dims[{i + 1}] must be 2*dims[{i}] = "
@@ -130,7 +125,7 @@ class SpikingMixerNet(nn.Module):
             self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
         else:  # no windows: one placeholder per block
             self.modes = [[None] * n for n in layers]
-            self.input_size = None if input_size is None else _positive_int("input_size", input_size)
+            self.input_size = None if input_size is None else check_int("input_size", input_size)
         sides = None if input_size is None else stage_sides(input_size, patch, len(layers))
         self.stem = PatchEmbed(in_channels, dims[0], patch)
         stages, index = [], 0
@@ -185,7 +180,7 @@ class SpikingMixerNet(nn.Module):
             raise ValueError(f"x: expected a static image [B, C, H, W] or a sequence [T, B, C, H, W], got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         if T is not None:
-            _positive_int("T", T)
+            check_int("T", T)
         if x.shape[-3] != self.in_channels:
             raise ValueError(f"x must have {self.in_channels} channels, got shape {tuple(x.shape)}")
         if x.dim() == 5:

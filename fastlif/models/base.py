@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from ..neuron import LIFSequence
-from ..nn.encoding import check_steps, encode
+from ..checks import check_int
+from ..nn.encoding import encode
 
 
 def neuron_options(neuron) -> dict:
@@ -35,7 +36,7 @@ class SpikingNet(nn.Module, ABC):
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
         super().__init__()
-        self.T = check_steps(T)
+        self.T = check_int("T", T)
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
@@ -61,11 +62,3 @@ class SpikingNet(nn.Module, ABC):
     @abstractmethod
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """The network on the encoded sequence `[T, B, C, H, W]`; returns `[T, B, classes]`."""
-
-
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value

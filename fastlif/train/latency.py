@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_int
 from .config import LATENCIES
 
 
@@ -26,8 +27,7 @@ class LatencySampler:
     def __init__(self, mode: str, T: int, seed: int):
         if mode not in LATENCIES:
             raise ValueError(f"latency: expected one of {', '.join(LATENCIES)}, got {mode!r}")
-        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-            raise ValueError(f"T: expected an integer >= 1, got {T!r}")
+        check_int("T", T)
         self.mode, self.T, self.seed = mode, T, int(seed)
         self._gen = torch.Generator()
         self.start_epoch(0)
