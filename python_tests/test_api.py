@@ -198,3 +198,17 @@ def test_lazy_subpackages_load_on_first_use():
     assert "mixer" in dir(fastlif)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         fastlif.nope
+
+
+def test_lif_sequence_module_takes_a_per_call_initial_state():
+    """``v_init`` given to the call wins over the layer's own and over carried state, as the window cell needs."""
+    torch.manual_seed(0)
+    x, v, own = torch.randn(5, 3, 4), torch.randn(3, 4), torch.full((3, 4), 0.9)
+    want_s, want_h, want_u = fastlif.reference.lif_sequence(x, v_init=v, return_state=True)
+    layer = fastlif.LIFSequence(backend="reference", v_init=own)
+    s, h, u = layer(x, return_state=True, v_init=v)
+    assert torch.equal(s, want_s) and torch.equal(h, want_h) and torch.equal(u, want_u)
+    assert torch.equal(layer(x), fastlif.reference.lif_sequence(x, v_init=own))  # the layer's own is untouched
+    carried = fastlif.LIFSequence(backend="reference", stateful=True)
+    carried(x)
+    assert torch.equal(carried(x, v_init=v), want_s)

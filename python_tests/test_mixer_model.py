@@ -138,8 +138,8 @@ def test_bad_arguments_are_named():
         spiking_mixer(depth=13)
     with pytest.raises(ValueError, match="dims"):
         spiking_mixer(layers=(1, 1), dims=(8, 8))
-    with pytest.raises(TypeError, match="neuron"):
-        spiking_mixer(**SMALL, neuron=dict(reset="soft"))
+    with pytest.raises(TypeError, match="neuron: the window cell carries the membrane itself"):
+        spiking_mixer(**SMALL, neuron=dict(stateful=True))
     with pytest.raises(ValueError, match="synapse"):
         spiking_mixer(**SMALL, synapse="attention")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
-from ..checks import check_int
-from .base import SpikingNet
+from ..nn.spiking_net import SpikingNet
 from .blocks import SpikingBasicBlock, init_conv_weights, make_stage
 
 VARIANTS = {

@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
-from ..checks import check_int
-from .base import SpikingNet
+from ..nn.spiking_net import SpikingNet
 from .blocks import SEWBasicBlock, SpikingBasicBlock, init_conv_weights, make_stage
 
 STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # (channels, blocks, stride of the first block)

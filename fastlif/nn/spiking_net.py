@@ -1,4 +1,6 @@
-"""What every model here shares: the call contract ``model(x, T=None) -> O [T, B, classes]`` and neuron options."""
+"""The model contract every network in fastlif.models and fastlif.mixer shares: ``model(x, T=None) -> O`` of shape
+`[T, B, classes]`, the input encoded one way (static → repeated T times, events → as given or the first T frames)
+and neuron options checked one way."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -6,9 +8,9 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from ..neuron import LIFSequence
 from ..checks import check_int
-from ..nn.encoding import encode
+from ..neuron import LIFSequence
+from .encoding import encode
 
 
 def neuron_options(neuron) -> dict:
@@ -28,7 +30,7 @@ def neuron_options(neuron) -> dict:
 
 
 class SpikingNet(nn.Module, ABC):
-    """Base of the models: encodes the input (static → repeated T times, events → as given), then runs
+    """Base of the models (fastlif.models, fastlif.mixer): encodes the input (static → repeated T times, events → as given), then runs
     ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
 
     Subclasses set ``in_channels`` and, when their classifier needs a fixed spatial size, ``input_size``.
