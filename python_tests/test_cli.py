@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from fastlif.commands import main as cli
 
@@ -12,11 +11,7 @@ TINY = ["--data-arg", "train_limit=64", "--data-arg", "test_limit=32", "--epochs
         "--no-progress", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def keep_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("keep_threads")
 
 
 def read_csv(path):

@@ -12,13 +12,7 @@ from fastlif.mixer.synapses import SYNAPSES
 SMALL = dict(layers=(2, 2, 1), dims=(8, 16, 32), num_classes=5)  # 16x16 input → maps 8, 4, 2
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: OpenMP threads only add synchronisation (10-50x slower on a loaded 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _small(synapse="cnn", seed=0, **kw):

@@ -9,12 +9,7 @@ from fastlif.data import get_dataset
 from fastlif.train import Stage, TrainConfig, Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tit_config(out_dir=None, **kw):
