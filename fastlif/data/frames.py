@@ -10,8 +10,6 @@ Channel 0 counts OFF events (p = 0), channel 1 ON events (p = 1); ``frame[c, y, 
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import write_atomic
 from ..checks import check_int
 from .aedat import Events
 
@@ -123,14 +122,5 @@ class FrameCache:
             except (ValueError, OSError, EOFError) as err:
                 raise ValueError(f"{path}: unreadable cached frames ({err}); delete the file to rebuild it") from err
         arr = make()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, arr, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, lambda f: np.save(f, arr, allow_pickle=False))
         return arr

@@ -3,9 +3,9 @@ TEBN, BNTT), input encoding, the non-spiking readout, BN folding for inference, 
 every model."""
 from .batchnorm import BNTT2d, NORMS, RESIDUAL_ALPHA, TdBatchNorm2d, TEBatchNorm2d, make_norm
 from .conv import ConvBN
-from .encoding import direct_encode, encode
+from .direct_encoding import direct_encode, encode
 from .fold import TimeFolded, seq_apply
-from .fuse import StepConv2d, folded_weights, fuse_bn
+from .merge_bn import StepConv2d, folded_weights, fuse_bn
 from .readout import Readout
 from .spiking_net import SpikingNet, neuron_options
 

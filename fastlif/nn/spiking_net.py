@@ -10,7 +10,7 @@ from torch import nn
 
 from ..checks import check_int
 from ..neuron import LIFSequence
-from .encoding import encode
+from .direct_encoding import encode
 
 
 def neuron_options(neuron) -> dict:

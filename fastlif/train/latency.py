@@ -12,6 +12,12 @@ from ..checks import check_int
 from .config import LATENCIES
 
 
+# Stream tags: mixed into a run's seed so each kind of random draw gets its own generator (changing a tag changes
+# every run's draws, so they are fixed numbers, not enumerations).
+LATENCY_STREAM = 0x51A7
+AUGMENT_STREAM = 0xA06
+
+
 def mix_seed(*parts: int) -> int:
     """A 63-bit seed from several small integers (splitmix64 steps), so nearby (seed, epoch) pairs are unrelated."""
     h = 0x9E3779B97F4A7C15
@@ -34,7 +40,7 @@ class LatencySampler:
 
     def start_epoch(self, epoch: int) -> None:
         """Re-seed for ``epoch`` (counted across TIT stages); a stream tag keeps it apart from other seeded draws."""
-        self._gen.manual_seed(mix_seed(self.seed, epoch, 0x51A7))
+        self._gen.manual_seed(mix_seed(self.seed, epoch, LATENCY_STREAM))
 
     def draw(self) -> int:
         if self.mode == "fixed":

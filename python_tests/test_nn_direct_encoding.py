@@ -1,4 +1,4 @@
-"""Input encoding (fastlif/nn/encoding.py) and the non-spiking readout (fastlif/nn/readout.py)."""
+"""Input encoding (fastlif/nn/direct_encoding.py) and the non-spiking readout (fastlif/nn/readout.py)."""
 import pytest
 import torch
 
