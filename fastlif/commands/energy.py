@@ -131,7 +131,7 @@ def run(args) -> int:
         T = args.T if args.T is not None else opened.config.eval_latency()
         accuracy, report, monitor = measure(opened.model, opened.bundle, T, opened.device, args.batch_size,
                                             args.limit)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from e
     print(format_energy_table(accuracy, report))
     out = args.out or opened.folder

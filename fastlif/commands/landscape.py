@@ -130,7 +130,7 @@ def run(args) -> int:
                         w.writerow([f"{a:.6g}", f"{b:.6g}", f"{losses[i, j]:.8g}", f"{acc[i, j]:.6f}"])
             png = plot_2d(coords, coords, losses, os.path.join(out, "landscape_2d.png"), f"{title}, t={t}")
             print(f"t={t}: loss at ({coords[i0]:.3g}, {coords[i0]:.3g}) = {losses[i0, i0]:.4f}, min {losses.min():.4f}")
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from e
     print(f"wrote {png}")
     return 0
