@@ -72,7 +72,8 @@ def test_two_process_ddp_on_cpu(tmp_path):
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_torchrun_command_line(tmp_path):
-    """``torchrun --nproc_per_node=2 -m fastlif train ...`` (``-m fastlif.train`` is the same launcher): joins through the environment, rank 0 alone prints."""
+    """``torchrun --nproc_per_node=2 -m fastlif train ...`` (``-m fastlif.train`` is the same launcher): joins
+    through the environment, rank 0 alone prints."""
     import subprocess
     import sys
 

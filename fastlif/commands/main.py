@@ -1,5 +1,5 @@
-"""The ``fastlif`` command (console script ``fastlif``, ``python -m fastlif``). Each subcommand is a module with ``add_arguments(parser)`` and ``run(args) -> int``;
-adding one is one entry in ``SUBCOMMANDS``."""
+"""The ``fastlif`` command (console script ``fastlif``, ``python -m fastlif``). Each subcommand is a module with
+``add_arguments(parser)`` and ``run(args) -> int``; adding one is one entry in ``SUBCOMMANDS``."""
 from __future__ import annotations
 
 import argparse

@@ -30,10 +30,10 @@ def neuron_options(neuron) -> dict:
 
 
 class SpikingNet(nn.Module, ABC):
-    """Base of the models (fastlif.models, fastlif.mixer): encodes the input (static → repeated T times, events → as given), then runs
-    ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
-
-    Subclasses set ``in_channels`` and, when their classifier needs a fixed spatial size, ``input_size``.
+    """Base of the models (fastlif.models, fastlif.mixer): encodes the input (static → repeated T times, events → as
+    given or their first T frames), then runs ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step
+    outputs `[T, B, classes]`. A static input reaches it as a stride-0 view along time, so a network whose steps
+    are independent may compute one and expand it.
     """
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
