@@ -61,5 +61,5 @@ setup(
     extras_require={"test": ["pytest", "hypothesis", "expecttest"], "triton": ["triton"]},
     ext_modules=[extension()],
     cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
-    entry_points={"console_scripts": ["fastlif = fastlif.cli:main"]},
+    entry_points={"console_scripts": ["fastlif = fastlif.commands.main:main"]},
 )

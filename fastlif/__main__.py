@@ -1,6 +1,6 @@
 """``python -m fastlif COMMAND`` — the same as the ``fastlif`` console script."""
 import sys
 
-from .cli import main
+from .commands.main import main
 
 sys.exit(main())

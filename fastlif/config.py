@@ -12,6 +12,8 @@ import torch
 
 from . import surrogate as _sg
 
+# name -> the id the kernels switch on (csrc/lif_math.h ``enum class Reset``, the Triton kernel); checked by
+# python_tests/test_kernel_ids.py.
 RESET_IDS = {"hard": 0, "soft": 1}
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 

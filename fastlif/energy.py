@@ -38,6 +38,8 @@ from typing import Iterable, Optional
 import torch
 from torch import nn
 
+from .checks import check_int
+
 __all__ = ["E_AC_PJ", "E_MAC_PJ", "E_SOP_NEURO_PJ", "LayerCount", "EnergyReport", "SOPCounter", "FiringRateMonitor"]
 
 E_AC_PJ = 0.9           # one 32-bit float add, 45 nm (Horowitz 2014), as TET and Rathi & Roy use
@@ -188,8 +190,7 @@ class SOPCounter:
     def __init__(self, model: nn.Module, T: int, mac_layers: Optional[Iterable[str]] = None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
-        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-            raise ValueError(f"T: expected an integer >= 1, got {T!r}")
+        check_int("T", T)
         self.model, self.T = model, T
         self.counts: dict[str, LayerCount] = {}
         named = {name: m for name, m in model.named_modules() if isinstance(m, _COUNTED)}

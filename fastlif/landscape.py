@@ -15,6 +15,8 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
+from .checks import check_int
+
 __all__ = ["random_direction", "evaluate", "surface_1d", "surface_2d"]
 
 
@@ -62,10 +64,6 @@ def evaluate(model: nn.Module, batches: Sequence, loss_fn: Callable, t: int,
     return loss_sum / n, correct / n
 
 
-def _check_steps(name: str, t) -> None:
-    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-        raise ValueError(f"{name}: expected an integer latency >= 1, got {t!r}")
-
 
 @torch.no_grad()
 def _surface(model, batches, loss_fn, t, directions, grid, forward):
@@ -97,7 +95,7 @@ def surface_1d(model: nn.Module, batches: Sequence, loss_fn: Callable, t: int, a
     """``(losses [n], accuracies [n])`` at ``θ + α·d`` for each α (``d`` drawn from ``seed`` when not given).
 
     The model's weights are restored afterwards, also when evaluating fails."""
-    _check_steps("t", t)
+    check_int("t", t)
     if direction is None:
         direction = random_direction(model, torch.Generator().manual_seed(seed))
     res = _surface(model, batches, loss_fn, t, [direction], [(float(a),) for a in alphas], forward)
@@ -109,7 +107,7 @@ def surface_2d(model: nn.Module, batches: Sequence, loss_fn: Callable, t: int, a
                betas: Sequence[float], directions: Optional[tuple] = None, seed: int = 0,
                forward: Optional[Callable] = None):
     """``(losses [len(alphas), len(betas)], accuracies [...])`` at ``θ + α·d₁ + β·d₂``."""
-    _check_steps("t", t)
+    check_int("t", t)
     if directions is None:
         g = torch.Generator().manual_seed(seed)
         directions = (random_direction(model, g), random_direction(model, g))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .checks import check_int
+
 __all__ = ["sdt_loss", "tet_loss", "mse_regularizer", "slt_tet_weights", "LOSSES", "make_loss"]
 
 
@@ -54,8 +56,7 @@ def slt_tet_weights(T: int) -> torch.Tensor:
 
     Useful to see (and test) that stochastic latency weighs the early steps more than TET's uniform 1/T.
     """
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T: expected an integer >= 1, got {T!r}")
+    check_int("T", T)
     inv = 1.0 / torch.arange(1, T + 1, dtype=torch.float64)
     return inv.flip(0).cumsum(0).flip(0) / T
 

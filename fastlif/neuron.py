@@ -31,10 +31,16 @@ class LIFSequence(nn.Module):
     def reset_state(self) -> None:
         self.state = None
 
-    def forward(self, x: torch.Tensor, return_state: bool = False):
-        v0 = self.state if (self.stateful and self.state is not None) else self.v_init
-        if v0 is not None and self.stateful and self.detach_state:
-            v0 = v0.detach()
+    def forward(self, x: torch.Tensor, return_state: bool = False, v_init: torch.Tensor | None = None):
+        """Spikes ``s`` `[T, ...]`, or ``(s, h, u)`` with ``return_state``. ``v_init`` (`[...]`) starts this call
+        from that membrane instead of the carried state or the layer's own ``v_init`` (a caller that hands the
+        state on itself, like the mixer's window cell)."""
+        if v_init is not None:
+            v0 = v_init
+        else:
+            v0 = self.state if (self.stateful and self.state is not None) else self.v_init
+            if v0 is not None and self.stateful and self.detach_state:
+                v0 = v0.detach()
         check_input(x, v0)
         run = dispatch.runner(dispatch.pick(self.backend, x.device, x.dtype))
         need_state = return_state or self.stateful

@@ -1,7 +1,8 @@
 """Surrogate derivatives of the Heaviside step (SPEC §3).
 
 Each surrogate is a small value object: a name, one shape parameter, and ``__call__(z)`` giving sg(z) with
-z = h - threshold. The kernels receive ``(kind_id, param)``; the ids below are the ones in csrc/lif_math.h.
+z = h - threshold. The kernels receive ``(kind_id, param)``; the ids (``SURROGATE_IDS``) are the ones in
+csrc/lif_math.h and the Triton kernel, checked by a test.
 """
 from __future__ import annotations
 
@@ -103,6 +104,9 @@ class SuperSpike(Surrogate):
 
 
 _BY_NAME = {cls.name: cls for cls in (Triangle, Rectangle, Sigmoid, ATan, SuperSpike)}
+# name -> the id the kernels switch on (csrc/lif_math.h ``enum class Surrogate``, the Triton ``_surrogate``);
+# python_tests/test_kernel_ids.py reads both and fails on any disagreement.
+SURROGATE_IDS = {name: cls.kind_id for name, cls in _BY_NAME.items()}
 
 
 def get(surrogate) -> Surrogate:
@@ -119,4 +123,4 @@ def get(surrogate) -> Surrogate:
     raise TypeError(f"surrogate must be a name or a fastlif.surrogate object, got {type(surrogate).__name__}")
 
 
-__all__ = ["Surrogate", "Triangle", "Rectangle", "Sigmoid", "ATan", "SuperSpike", "get"]
+__all__ = ["Surrogate", "Triangle", "Rectangle", "Sigmoid", "ATan", "SuperSpike", "get", "SURROGATE_IDS"]

@@ -7,10 +7,15 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastlif
-from fastlif import reference
+from fastlif import ops, reference
 from fastlif import surrogate as sg
 from fastlif.config import LifConfig, state_dtype
 
+# (backend, device) of every compiled twin this machine runs: the extension's CPU kernel when it is built, its CUDA
+# kernel when a GPU is visible, and Triton (on the GPU, else under its interpreter on CPU tensors).
+BACKENDS = ([("cpu", "cpu")] if ops.LOAD_ERROR is None else []) \
+    + ([("cuda", "cuda")] if "cuda" in fastlif.backends() else []) \
+    + [("triton", "cuda" if torch.cuda.is_available() else "cpu")]
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 # Gradient tolerance (relative to the largest magnitude) when a kernel is compared with the reference.
 GRAD_RTOL = {torch.float64: 1e-10, torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}

@@ -154,3 +154,61 @@ def test_auto_never_gives_fp64_to_triton(monkeypatch):
     monkeypatch.setattr(dispatch, "why_unavailable", lambda n, d=None: None if n in ("triton", "reference") else "x")
     assert dispatch.pick("auto", torch.device("cpu"), torch.float32) == "triton"
     assert dispatch.pick("auto", torch.device("cpu"), torch.float64) == "reference"
+
+
+# Run in a fresh interpreter: every package under fastlif the op must not need raises on import, as a broken
+# optional dependency would (the failure causal-conv1d is known for).
+_BROKEN_ZOO = r"""
+import importlib.abc, sys
+
+BROKEN = ("fastlif.mixer", "fastlif.models", "fastlif.data", "fastlif.train", "fastlif.nn")
+
+class Broken(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in BROKEN or name.startswith(tuple(b + "." for b in BROKEN)):
+            raise ImportError(f"{name} is broken on purpose")
+
+sys.meta_path.insert(0, Broken())
+import torch
+import fastlif.reference
+from fastlif import lif_sequence, LIFSequence
+x = torch.linspace(-1, 3, 24).reshape(4, 6)
+want = fastlif.reference.lif_sequence(x)
+assert torch.equal(lif_sequence(x, backend="reference"), want)
+assert torch.equal(LIFSequence(backend="reference")(x), want)
+assert not any(m.startswith(BROKEN) for m in sys.modules), sorted(m for m in sys.modules if m.startswith(BROKEN))
+try:
+    fastlif.mixer
+except ImportError as e:
+    print("lazy:", e)
+"""
+
+
+def test_the_op_and_its_reference_import_with_the_model_zoo_broken():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _BROKEN_ZOO], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "lazy: fastlif.mixer is broken on purpose" in proc.stdout  # the zoo loads on first use, not before
+
+
+def test_lazy_subpackages_load_on_first_use():
+    assert fastlif.models.get is __import__("fastlif.models", fromlist=["get"]).get
+    assert "mixer" in dir(fastlif)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        fastlif.nope
+
+
+def test_lif_sequence_module_takes_a_per_call_initial_state():
+    """``v_init`` given to the call wins over the layer's own and over carried state, as the window cell needs."""
+    torch.manual_seed(0)
+    x, v, own = torch.randn(5, 3, 4), torch.randn(3, 4), torch.full((3, 4), 0.9)
+    want_s, want_h, want_u = fastlif.reference.lif_sequence(x, v_init=v, return_state=True)
+    layer = fastlif.LIFSequence(backend="reference", v_init=own)
+    s, h, u = layer(x, return_state=True, v_init=v)
+    assert torch.equal(s, want_s) and torch.equal(h, want_h) and torch.equal(u, want_u)
+    assert torch.equal(layer(x), fastlif.reference.lif_sequence(x, v_init=own))  # the layer's own is untouched
+    carried = fastlif.LIFSequence(backend="reference", stateful=True)
+    carried(x)
+    assert torch.equal(carried(x, v_init=v), want_s)

@@ -4,19 +4,14 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
-from fastlif import cli
+from fastlif.commands import main as cli
 
 TINY = ["--data-arg", "train_limit=64", "--data-arg", "test_limit=32", "--epochs", "1", "--batch-size", "32",
         "--no-progress", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def keep_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("keep_threads")
 
 
 def read_csv(path):
@@ -107,3 +102,24 @@ def test_python_dash_m_entry_point_exit_status():
     proc = subprocess.run([sys.executable, "-m", "fastlif.train", "--model", "nope", "--no-progress"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "model: unknown model 'nope'" in proc.stderr
+
+
+def test_the_library_never_imports_the_command_line():
+    """``fastlif.commands`` sits on top: no library module imports from it (only the ``-m`` launchers do)."""
+    import ast
+    import pathlib
+
+    import fastlif
+
+    root = pathlib.Path(fastlif.__file__).parent
+    launchers = {root / "__main__.py", root / "train" / "__main__.py"}
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path in launchers or (root / "commands") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] + [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[-1] in ("commands", "cli") or ".commands" in f".{n}" for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []

@@ -4,7 +4,7 @@ import csv
 import pytest
 import torch
 
-from fastlif.cli import main
+from fastlif.commands.main import main
 from fastlif.data import get_dataset
 from fastlif.train.checkpoint import save_checkpoint
 from fastlif.train.config import TrainConfig
@@ -59,6 +59,9 @@ def test_energy_command_usage_errors(checkpoint, tmp_path, capsys):
     assert main(["energy", "--checkpoint", str(tmp_path / "run"), "-T", "5", "--out", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert "3 frames" in err and "5 steps" in err
+    # a wrong type in a data option is a usage error too (TypeError under the checks' policy), not a traceback
+    assert main(["energy", "--checkpoint", str(tmp_path / "run"), "--data-arg", "limit=many"]) == 2
+    assert "limit: expected an integer" in capsys.readouterr().err
 
 
 def test_energy_command_on_the_window_snn_prices_its_real_valued_layers_as_macs(tmp_path, capsys):

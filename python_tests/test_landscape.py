@@ -79,7 +79,7 @@ def test_bad_arguments():
 def test_landscape_command_1d_and_2d(tmp_path, capsys):
     import csv
 
-    from fastlif.cli import main
+    from fastlif.commands.main import main
     from fastlif.data import get_dataset
     from fastlif.losses import make_loss
     from fastlif.train.checkpoint import save_checkpoint

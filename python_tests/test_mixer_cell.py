@@ -9,13 +9,7 @@ from fastlif.mixer.synapses import SYNAPSES
 DECAY, TH = 0.4, 0.5
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: OpenMP threads only add synchronisation (10-50x slower on a loaded 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _windows(seed, b=2, side=3, c=4, dtype=torch.float32):

@@ -12,13 +12,7 @@ from fastlif.mixer.synapses import SYNAPSES
 SMALL = dict(layers=(2, 2, 1), dims=(8, 16, 32), num_classes=5)  # 16x16 input → maps 8, 4, 2
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: OpenMP threads only add synchronisation (10-50x slower on a loaded 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _small(synapse="cnn", seed=0, **kw):
@@ -138,8 +132,8 @@ def test_bad_arguments_are_named():
         spiking_mixer(depth=13)
     with pytest.raises(ValueError, match="dims"):
         spiking_mixer(layers=(1, 1), dims=(8, 8))
-    with pytest.raises(TypeError, match="neuron"):
-        spiking_mixer(**SMALL, neuron=dict(reset="soft"))
+    with pytest.raises(TypeError, match="neuron: the window cell carries the membrane itself"):
+        spiking_mixer(**SMALL, neuron=dict(stateful=True))
     with pytest.raises(ValueError, match="synapse"):
         spiking_mixer(**SMALL, synapse="attention")
 

@@ -216,7 +216,7 @@ def test_bad_arguments_are_rejected():
         model(torch.zeros(2, 1, 9, 9))
     with pytest.raises(ValueError, match="static"):
         model(torch.zeros(8, 8))
-    with pytest.raises(ValueError, match="T must be >= 1"):
+    with pytest.raises(ValueError, match="T: expected an integer >= 1"):
         model(torch.zeros(2, 1, 8, 8), T=0)
     with pytest.raises(TypeError, match="neuron must be a dict"):
         models.digits_cnn(neuron="lif")
@@ -228,7 +228,7 @@ def test_bad_arguments_are_rejected():
         models.resnet19(variant="resnet18")
     with pytest.raises(ValueError, match="input_size must be >= 16"):
         models.vggsnn(input_size=8)
-    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+    with pytest.raises(ValueError, match="num_classes: expected an integer >= 1"):
         models.snn5(num_classes=0)
     with pytest.raises(ValueError, match="built for steps = 2"):
         models.digits_cnn(T=2, norm="bntt", neuron=NEURON)(torch.zeros(1, 1, 8, 8), T=3)

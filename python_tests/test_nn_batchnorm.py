@@ -95,11 +95,11 @@ def test_bad_arguments_are_rejected():
         make_norm("layernorm", 2)
     with pytest.raises(ValueError, match="needs steps"):
         make_norm("bntt", 2)
-    with pytest.raises(ValueError, match="steps must be >= 1"):
+    with pytest.raises(ValueError, match="steps: expected an integer >= 1"):
         make_norm("tebn", 2, steps=0)
-    with pytest.raises(TypeError, match="steps must be an int"):
+    with pytest.raises(TypeError, match="steps: expected an integer"):
         BNTT2d(2, steps=2.0)
-    with pytest.raises(ValueError, match="alpha must be a positive number"):
+    with pytest.raises(ValueError, match="alpha: expected a finite number > 0"):
         TdBatchNorm2d(2, alpha=0.0)
     with pytest.raises(ValueError, match=r"sequence \[T, B, C, H, W\]"):
         TdBatchNorm2d(2)(torch.zeros(4, 2, 5, 5))

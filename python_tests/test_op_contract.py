@@ -10,12 +10,9 @@ import pytest
 import torch
 
 import fastlif
-from fastlif import ops, reference
-from lif_testing import OpLog
+from fastlif import reference
+from lif_testing import BACKENDS, OpLog
 
-BACKENDS = ([("cpu", "cpu")] if ops.LOAD_ERROR is None else []) \
-    + ([("cuda", "cuda")] if "cuda" in fastlif.backends() else []) \
-    + [("triton", "cuda" if torch.cuda.is_available() else "cpu")]
 FORWARD = {"cpu": "lif_forward", "cuda": "lif_forward", "triton": "lif_forward_triton"}
 BACKWARD = {"cpu": "lif_backward", "cuda": "lif_backward", "triton": "lif_backward_triton"}
 ZERO_FILLS = ("zeros", "zeros_like", "new_zeros", "zero_", "fill_", "full", "full_like", "new_full")

@@ -11,12 +11,7 @@ from fastlif.train import TrainConfig, Trainer
 from fastlif.train import checkpoint as ckpt
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_save_is_atomic_when_the_write_crashes(tmp_path, monkeypatch):

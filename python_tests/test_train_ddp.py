@@ -72,14 +72,15 @@ def test_two_process_ddp_on_cpu(tmp_path):
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_torchrun_command_line(tmp_path):
-    """``torchrun --nproc_per_node=2 -m fastlif.train ...``: joins through the environment, rank 0 alone prints."""
+    """``torchrun --nproc_per_node=2 -m fastlif train ...`` (``-m fastlif.train`` is the same launcher): joins
+    through the environment, rank 0 alone prints."""
     import subprocess
     import sys
 
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "fastlif.train",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "fastlif", "train",
          "--data-arg", "train_limit=64", "--data-arg", "test_limit=30", "--epochs", "1", "-T", "2",
          "--latency", "slt", "--batch-size", "32", "--out", str(out), "--no-progress"],
         capture_output=True, text=True, timeout=300, env=env)

@@ -6,12 +6,7 @@ from fastlif.data import get_dataset
 from fastlif.train import TrainConfig, Trainer, correct_per_latency, latency_accuracy
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_correct_per_latency_on_hand_made_outputs():

@@ -100,7 +100,7 @@ def test_acml_cifar10_preset_is_the_supplements_recipe():
 def test_cli_flags_reach_the_config():
     import argparse
 
-    from fastlif.train.command import add_arguments, config_from_args, parse_stages
+    from fastlif.commands.train import add_arguments, config_from_args, parse_stages
     p = argparse.ArgumentParser()
     add_arguments(p)
     cfg = config_from_args(p.parse_args(["--preset", "acml-cifar10", "--mixup", "0.2", "--warmup-epochs", "5"]))

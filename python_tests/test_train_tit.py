@@ -9,12 +9,7 @@ from fastlif.data import get_dataset
 from fastlif.train import Stage, TrainConfig, Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tit_config(out_dir=None, **kw):
@@ -97,6 +92,6 @@ def test_each_stage_can_have_its_own_optimizer_and_schedule():
 
 
 def test_cli_parses_per_stage_optimizer_and_schedule():
-    from fastlif.train.command import parse_stages
+    from fastlif.commands.train import parse_stages
     assert parse_stages("4:90:0.1,6:30:1e-4:adam:none,8:1:0.1::cosine") == [
         (4, 90, 0.1), (6, 30, 1e-4, "adam", "none"), (8, 1, 0.1, None, "cosine")]

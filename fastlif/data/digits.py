@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
+from ..checks import check_int
 from .bundle import DataBundle
 
 TEST_FRACTION = 0.25
@@ -17,8 +18,7 @@ SPLIT_SEED = 0
 
 def load_digits_tensors(size: int = 8):
     """``(x_train, y_train, x_test, y_test)``; images ``[N, 1, size, size]`` float32 in [0, 1], labels int64."""
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer image side, got {size!r}")
+    check_int("size", size)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -39,9 +39,8 @@ def digits(root=None, size: int = 8, train_limit=None, test_limit=None) -> DataB
     ``train_limit``/``test_limit`` keep only the first N images of a split (the split is already shuffled), for
     smoke runs that must take seconds."""
     x_tr, y_tr, x_te, y_te = load_digits_tensors(size)
-    for name, limit in (("train_limit", train_limit), ("test_limit", test_limit)):
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ValueError(f"{name}: expected a positive number of images or None, got {limit!r}")
+    check_int("train_limit", train_limit, optional=True)
+    check_int("test_limit", test_limit, optional=True)
     x_tr, y_tr = x_tr[:train_limit], y_tr[:train_limit]
     x_te, y_te = x_te[:test_limit], y_te[:test_limit]
     return DataBundle(name="digits", train=TensorDataset(x_tr, y_tr), test=TensorDataset(x_te, y_te),

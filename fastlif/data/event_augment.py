@@ -15,6 +15,7 @@ from typing import Optional
 import torch
 
 from .augment import random_crop, random_hflip
+from ..checks import check_int
 from .frames import resize_frames
 
 __all__ = ["AUGMENTS", "random_flip_roll", "random_crop_flip", "event_prepare"]
@@ -28,8 +29,7 @@ def random_flip_roll(x: torch.Tensor, max_shift: int = 5, flip_p: float = 0.5,
     if not isinstance(x, torch.Tensor) or x.dim() < 3:
         raise ValueError(f"x: expected a batch [B, ..., H, W], got "
                          f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-    if not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift: expected an integer >= 0, got {max_shift!r}")
+    check_int("max_shift", max_shift, low=0)
     if not 0.0 <= flip_p <= 1.0:
         raise ValueError(f"flip_p: expected a probability in [0, 1], got {flip_p}")
     B, H, W = x.shape[0], x.shape[-2], x.shape[-1]

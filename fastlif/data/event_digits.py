@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from ..checks import check_int
 from .aedat import Events
 from .bundle import DataBundle
 from .event_augment import event_prepare
@@ -34,10 +35,8 @@ class DigitEvents:
 
     def __init__(self, sensor: int = 32, steps: int = 24, amplitude: float = 2.0, contrast: float = 0.5,
                  mismatch: float = 0.05, step_us: int = 1000):
-        if not isinstance(sensor, int) or sensor < 2 * DIGIT_SIZE:
-            raise ValueError(f"sensor: expected an integer >= {2 * DIGIT_SIZE}, got {sensor!r}")
-        if not isinstance(steps, int) or steps < 3:
-            raise ValueError(f"steps: expected an integer >= 3 (one per saccade leg at least), got {steps!r}")
+        check_int("sensor", sensor, low=2 * DIGIT_SIZE)
+        check_int("steps", steps, low=3)  # one per saccade leg at least
         if contrast <= 0:
             raise ValueError(f"contrast: expected a positive log-intensity threshold, got {contrast}")
         if amplitude < 0 or mismatch < 0:
@@ -146,9 +145,7 @@ def digit_frames(train: bool = True, T: int = 8, split_by: str = "number", seed:
     cfg = cfg or DigitEvents()
     digits = load_digits()
     idx = train_test_indices(digits.target, train)
-    if limit is not None:
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit: expected a positive integer or None, got {limit!r}")
+    if check_int("limit", limit, optional=True) is not None:
         idx = idx[:limit]
     streams = simulate_saccades(digits.images[idx], seed=seed, cfg=cfg, sample_ids=idx)
     frames = np.stack([events_to_frames(ev, T, cfg.sensor, cfg.sensor, split_by) for ev in streams])
@@ -165,8 +162,7 @@ def event_digits(root=None, T: int = 8, size: int = 32, split_by: str = "number"
     ``size`` (e.g. 48 for VGGSNN) and, in training, rolls them by up to ``max_shift`` pixels (no mirroring:
     a mirrored digit is not the same digit).
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    check_int("size", size)
     cfg = DigitEvents()
     x_tr, y_tr = digit_frames(True, T, split_by, seed, cfg, limit)
     x_te, y_te = digit_frames(False, T, split_by, seed, cfg, limit)

@@ -10,8 +10,6 @@ Channel 0 counts OFF events (p = 0), channel 1 ON events (p = 1); ``frame[c, y, 
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import write_atomic
+from ..checks import check_int
 from .aedat import Events
 
 __all__ = ["SPLITS", "NORMALIZATIONS", "slice_bounds", "events_to_frames", "normalize_frames", "resize_frames",
@@ -34,16 +34,13 @@ def check_frame_options(T, split_by: str, size, normalize: Optional[str]) -> Non
         raise ValueError(f"split_by: expected one of {SPLITS}, got {split_by!r}")
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize: expected one of {NORMALIZATIONS}, got {normalize!r}")
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    check_int("T", T)
+    check_int("size", size)
 
 
 def slice_bounds(t: np.ndarray, T: int, split_by: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end event indices ``(j_l, j_r)`` of the T frames; ``t`` must be non-decreasing for "time"."""
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T: expected an integer number of frames >= 1, got {T!r}")
+    check_int("T", T)
     n = len(t)
     if split_by == "number":
         step = n // T
@@ -95,8 +92,7 @@ def normalize_frames(frames: torch.Tensor, mode: Optional[str]) -> torch.Tensor:
 def resize_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
     """Area-resize ``[..., H, W]`` to ``size``×``size`` (each output pixel averages the input pixels it covers,
     so the total count is kept up to the area ratio and no event is dropped between samples)."""
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    check_int("size", size)
     if frames.shape[-2:] == (size, size):
         return frames
     lead = frames.shape[:-2]
@@ -126,14 +122,5 @@ class FrameCache:
             except (ValueError, OSError, EOFError) as err:
                 raise ValueError(f"{path}: unreadable cached frames ({err}); delete the file to rebuild it") from err
         arr = make()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, arr, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, lambda f: np.save(f, arr, allow_pickle=False))
         return arr

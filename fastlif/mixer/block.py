@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from .cell import SpikingWindowCell
 from .encoding import check_encoding, rate_encode
 from .threshold import DEFAULT_TH_R, check_region_threshold, region_threshold
@@ -36,9 +37,7 @@ class SpikingWindowMixer(nn.Module):
         self.encoding = check_encoding(encoding)
         self.th_r = check_region_threshold(th_r)
         self.straight_through = bool(straight_through)
-        if isinstance(eval_seed, bool) or not isinstance(eval_seed, int) or eval_seed < 0:
-            raise ValueError(f"eval_seed must be a non-negative int, got {eval_seed!r}")
-        self.eval_seed = eval_seed
+        self.eval_seed = check_int("eval_seed", eval_seed, low=0)
         self.cell = SpikingWindowCell(dim, hidden, **cell_options)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..functional import lif_sequence
 from ..neuron import LIFSequence
 from ..surrogate import Rectangle
 from .fusion import DEFAULT_THETA, check_fusion, fuse
@@ -40,29 +39,18 @@ CARRIES = ("membrane", "reset")
 PAIRINGS = ("diagonal", "window", "neighbour")
 
 
-class WindowLIF(LIFSequence):
-    """A ``LIFSequence`` whose initial membrane comes with each call — the membrane carried (and fused) from the
-    previous window. Being a LIFSequence, it is seen by tools that watch spiking layers (firing-rate monitors).
-    ``stateful`` does not apply: the cell hands the state from window to window itself."""
-
-    def forward(self, x, return_state: bool = False, v_init=None):
-        c = self.cfg
-        return lif_sequence(x, decay=c.decay, threshold=c.threshold, v_reset=c.v_reset, reset=c.reset,
-                            surrogate=c.surrogate, detach_reset=c.detach_reset, v_init=v_init,
-                            return_state=return_state, backend=self.backend)
-
-
 class SpikingWindowCell(nn.Module):
     """Two spiking layers, ``syn1: in_dim → hidden`` and ``syn2: hidden → hidden``, carried across windows."""
 
     def __init__(self, in_dim: int, hidden: int, synapse: str = "cnn", *, decay=0.4, threshold=0.5,
                  surrogate=Rectangle(1.0), fusion: str = "sincos", theta: float = DEFAULT_THETA,
-                 carry: str = "membrane", pairing: str = "diagonal", backend: str = "auto"):
+                 carry: str = "membrane", pairing: str = "diagonal", backend: str = "auto", **lif_options):
         super().__init__()
         self.syn1 = make_synapse(synapse, in_dim, hidden)
         self.syn2 = make_synapse(synapse, hidden, hidden)
-        neuron = dict(decay=decay, threshold=threshold, surrogate=surrogate, backend=backend)
-        self.lif1, self.lif2 = WindowLIF(**neuron), WindowLIF(**neuron)
+        # Any other LIFSequence option (reset, v_reset, detach_reset) applies to both layers as in every model.
+        neuron = dict(decay=decay, threshold=threshold, surrogate=surrogate, backend=backend, **lif_options)
+        self.lif1, self.lif2 = LIFSequence(**neuron), LIFSequence(**neuron)  # v_init comes with each call
         self.fusion, self.theta = check_fusion(fusion, theta)
         if carry not in CARRIES:
             raise ValueError(f"carry must be one of {CARRIES}, got {carry!r}")

@@ -5,11 +5,13 @@ of [2, 2, 6, 2] blocks at widths [48, 96, 192, 384] with patch merging between t
 Blocks alternate plain / dilated windows, counted over the whole network and starting with plain, except in the
 last stage, which is all plain (its 2×2 map at CIFAR size has no room for overlapping windows).
 
-Model contract of fastlif.models: ``model(x, T=None) -> O`` of shape `[T, B, classes]`. The network's latency is
-one time step, so T = None means the model's ``T``, 1 unless built otherwise. A static input `[B, C, H, W]` with
-T > 1 gives T independent one-step passes: independent Bernoulli draws in training; in eval, where the draws are
-seeded per block, T identical outputs, computed once. A sequence input `[T, B, C, H, W]` runs every frame as its
-own one-step pass. No state survives from one call, or one step, to the next.
+Model contract of fastlif.models (``SpikingNet``): ``model(x, T=None) -> O`` of shape `[T, B, classes]`, the input
+encoded as for every model (a static image repeated T times, an event sequence as given or its first T frames), and
+``neuron=dict(...)`` taking every LIFSequence option but the state-carrying ones (the cell carries the membrane from
+window to window itself). The network's latency is one time step, so T = None means the model's ``T``, 1 unless
+built otherwise. A static input with T > 1 gives T independent one-step passes: independent Bernoulli draws in
+training; in eval, where the draws are seeded per block, T identical outputs, computed once. A sequence input runs
+every frame as its own one-step pass. No state survives from one call, or one step, to the next.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import math
 import torch
 from torch import nn
 
-from ..memory import compact
+from ..checks import check_int
+from ..nn.spiking_net import SpikingNet, neuron_options
 from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
@@ -26,12 +29,6 @@ from .windows import layout
 
 DEPTHS = {12: (2, 2, 6, 2), 20: (2, 2, 14, 2), 24: (2, 2, 18, 2), 36: (2, 2, 30, 2)}
 DEFAULT_DIMS = (48, 96, 192, 384)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def window_modes(layers, dilate: bool = True) -> list[list[str]]:
@@ -57,7 +54,7 @@ def stage_sides(input_size: int, patch: int, stages: int) -> list[int]:
 
 def check_input_size(input_size, patch: int, modes) -> int:
     """``input_size`` if every stage's windows fit its map, else ValueError naming the stage that fails."""
-    _positive_int("input_size", input_size)
+    check_int("input_size", input_size)
     for s, (side, stage_modes) in enumerate(zip(stage_sides(input_size, patch, len(modes)), modes)):
         for mode in set(stage_modes):
             try:
@@ -69,19 +66,17 @@ def check_input_size(input_size, patch: int, modes) -> int:
     return input_size
 
 
-NEURON_KEYS = ("decay", "threshold", "surrogate", "backend")
+# LIFSequence options that carry state across calls: the window cell hands the membrane on itself.
+STATE_OPTIONS = ("stateful", "detach_state", "v_init")
 
 
-def _neuron_options(neuron) -> dict:
-    """The cell's neuron options from the models' shared ``neuron=dict(...)`` keyword."""
-    if neuron is None:
-        return {}
-    if not isinstance(neuron, dict):
-        raise TypeError(f"neuron must be a dict of neuron options or None, got {type(neuron).__name__}")
-    unknown = sorted(set(neuron) - set(NEURON_KEYS))
-    if unknown:
-        raise TypeError(f"neuron: the window cell takes only {NEURON_KEYS}, got {unknown}")
-    return dict(neuron)
+def cell_neuron_options(neuron) -> dict:
+    """The models' shared ``neuron=dict(...)`` keyword, checked as for every model, less the state options."""
+    options = neuron_options(neuron)
+    carried = sorted(set(options) & set(STATE_OPTIONS))
+    if carried:
+        raise TypeError(f"neuron: the window cell carries the membrane itself and takes no {carried}")
+    return options
 
 
 def _lecun_normal_(weight: torch.Tensor) -> None:
@@ -91,7 +86,7 @@ def _lecun_normal_(weight: torch.Tensor) -> None:
     nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
 
 
-class SpikingMixerNet(nn.Module):
+class SpikingMixerNet(SpikingNet):
     """See the module docstring; every option of the mixer (``mixer_options``) applies to all blocks.
 
     ``token_mixer="resmlp"`` or ``"attention"`` swaps the spiking mixer for the supplement's non-spiking
@@ -101,17 +96,15 @@ class SpikingMixerNet(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
                  patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
                  input_size: int | None = None, neuron=None, token_mixer: str = "spiking", **mixer_options):
-        super().__init__()
-        _positive_int("num_classes", num_classes)
-        self.in_channels = _positive_int("in_channels", in_channels)
-        _positive_int("patch", patch)
-        self.T = _positive_int("T", T)
+        check_int("num_classes", num_classes)
+        check_int("in_channels", in_channels)
+        check_int("patch", patch)
         layers, dims = tuple(layers), tuple(dims)
         if not layers or len(layers) != len(dims):
             raise ValueError(f"layers and dims must be non-empty and of equal length, got {layers} and {dims}")
         for i, (n, d) in enumerate(zip(layers, dims)):
-            _positive_int(f"layers[{i}]", n)
-            _positive_int(f"dims[{i}]", d)
+            check_int(f"layers[{i}]", n)
+            check_int(f"dims[{i}]", d)
         for i in range(len(dims) - 1):
             if dims[i + 1] != 2 * dims[i]:
                 raise ValueError(f"patch merging doubles the width: dims[{i + 1}] must be 2*dims[{i}] = "
@@ -121,17 +114,19 @@ class SpikingMixerNet(nn.Module):
         if token_mixer != "spiking" and (mixer_options or neuron is not None):
             raise TypeError(f"the non-spiking {token_mixer!r} token mixer takes no spiking options, got "
                             f"{sorted(mixer_options) + (['neuron'] if neuron is not None else [])}")
-        mixer_options.update(_neuron_options(neuron))
-        self.token_mixer = token_mixer
-        self.stochastic = token_mixer == "spiking" and mixer_options.get("encoding", "bernoulli") == "bernoulli"
+        mixer_options.update(cell_neuron_options(neuron))
         if token_mixer == "resmlp" and input_size is None:
             raise ValueError("input_size is needed by the resmlp token mixer (its Linear spans the tokens)")
         if token_mixer == "spiking":
-            self.modes = window_modes(layers, dilate)
-            self.input_size = None if input_size is None else check_input_size(input_size, patch, self.modes)
+            modes = window_modes(layers, dilate)
+            input_size = None if input_size is None else check_input_size(input_size, patch, modes)
         else:  # no windows: one placeholder per block
-            self.modes = [[None] * n for n in layers]
-            self.input_size = None if input_size is None else _positive_int("input_size", input_size)
+            modes = [[None] * n for n in layers]
+            input_size = None if input_size is None else check_int("input_size", input_size)
+        super().__init__(T, in_channels, input_size, neuron)
+        self.token_mixer = token_mixer
+        self.stochastic = token_mixer == "spiking" and mixer_options.get("encoding", "bernoulli") == "bernoulli"
+        self.modes = modes
         sides = None if input_size is None else stage_sides(input_size, patch, len(layers))
         self.stem = PatchEmbed(in_channels, dims[0], patch)
         stages, index = [], 0
@@ -152,7 +147,6 @@ class SpikingMixerNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.head = nn.Linear(dims[-1], num_classes)
         self.reset_parameters()
-        compact(self)  # spikes saved as bits where they are known binary (fastlif.memory); compact(model, False): off
 
     def reset_parameters(self) -> None:
         """The public code's init: xavier-uniform Linear, LeCun-normal conv, zero biases, zero head."""
@@ -183,23 +177,12 @@ class SpikingMixerNet(nn.Module):
         """`[N, C, H, W]` → pooled features `[N, dims[-1]]`."""
         return self.stages(self.stem(x)).mean(dim=(1, 2))
 
-    def forward(self, x: torch.Tensor, T: int | None = None) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() not in (4, 5):
-            raise ValueError(f"x: expected a static image [B, C, H, W] or a sequence [T, B, C, H, W], got "
-                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-        if T is not None:
-            _positive_int("T", T)
-        if x.shape[-3] != self.in_channels:
-            raise ValueError(f"x must have {self.in_channels} channels, got shape {tuple(x.shape)}")
-        if x.dim() == 5:
-            if T is not None and T != x.shape[0]:
-                raise ValueError(f"T = {T} does not match the sequence input's {x.shape[0]} steps")
-            steps, batch = x.shape[0], x.shape[1]
-            return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
-        steps, batch = (self.T if T is None else T), x.shape[0]
-        if steps > 1 and self.training and self.stochastic:
-            return self.head(self.features(x.repeat(steps, 1, 1, 1))).reshape(steps, batch, -1)
-        return self.head(self.features(x)).unsqueeze(0).expand(steps, -1, -1)
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        steps, batch = x.shape[:2]
+        if x.stride(0) == 0 and not (self.training and self.stochastic):
+            # A static image repeated (a stride-0 view): without fresh random draws every step is the same pass.
+            return self.head(self.features(x[0])).unsqueeze(0).expand(steps, -1, -1)
+        return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
 
 
 def spiking_mixer(num_classes: int = 10, *, depth: int | None = None, synapse: str = "cnn", **options):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..checks import check_int
+
 _RECURRENT = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 SYNAPSES = ("cnn", "linear") + tuple(_RECURRENT) + tuple("bi" + k for k in _RECURRENT)
 
@@ -49,9 +51,8 @@ def make_synapse(kind: str, in_dim: int, out_dim: int) -> nn.Module:
     """The synapse ``kind`` (one of ``SYNAPSES``) from ``in_dim`` to ``out_dim`` channels."""
     if kind not in SYNAPSES:
         raise ValueError(f"synapse must be one of {SYNAPSES}, got {kind!r}")
-    for name, value in (("in_dim", in_dim), ("out_dim", out_dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int("in_dim", in_dim)
+    check_int("out_dim", out_dim)
     if kind == "cnn":
         return ConvSynapse(in_dim, out_dim)
     if kind == "linear":

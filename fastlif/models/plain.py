@@ -8,10 +8,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
-from .base import SpikingNet, check_positive_int
+from ..nn.spiking_net import SpikingNet
 
 POOL = "A"
 
@@ -19,9 +20,9 @@ POOL = "A"
 class ConvStackNet(SpikingNet):
     def __init__(self, spec, num_classes: int, T: int, in_channels: int, input_size: int, norm: str = "bn",
                  conv_bias: bool = True, neuron=None):
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("input_size", input_size)
+        check_int("num_classes", num_classes)
+        check_int("in_channels", in_channels)
+        check_int("input_size", input_size)
         pools = sum(item == POOL for item in spec)
         if input_size < 2 ** pools:
             raise ValueError(f"input_size must be >= {2 ** pools} for {pools} 2x2 pools, got {input_size}")

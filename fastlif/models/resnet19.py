@@ -8,10 +8,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
-from .base import SpikingNet, check_positive_int
+from ..nn.spiking_net import SpikingNet
 from .blocks import SpikingBasicBlock, make_stage
 
 VARIANTS = {
@@ -29,8 +30,8 @@ class ResNet19(SpikingNet):
                  norm: str | None = None, neuron=None):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
+        check_int("num_classes", num_classes)
+        check_int("in_channels", in_channels)
         super().__init__(T, in_channels, neuron=neuron)
         stem, default_norm = VARIANTS[variant]
         self.variant = variant

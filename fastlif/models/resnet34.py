@@ -10,10 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..nn.conv import ConvBN
 from ..nn.fold import TimeFolded
 from ..nn.readout import Readout
-from .base import SpikingNet, check_positive_int
+from ..nn.spiking_net import SpikingNet
 from .blocks import SEWBasicBlock, SpikingBasicBlock, init_conv_weights, make_stage
 
 STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # (channels, blocks, stride of the first block)
@@ -21,8 +22,8 @@ STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # (channels, block
 
 class ResNet34(SpikingNet):
     def __init__(self, block: type, num_classes: int, T: int, in_channels: int, norm: str, neuron=None):
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
+        check_int("num_classes", num_classes)
+        check_int("in_channels", in_channels)
         super().__init__(T, in_channels, neuron=neuron)
         norm_kw = dict(norm=norm, threshold=self.threshold, steps=self.T)
         self.stem = ConvBN(in_channels, 64, 7, 2, 3, **norm_kw)

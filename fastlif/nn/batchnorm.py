@@ -19,6 +19,8 @@ import math
 import torch
 from torch import nn
 
+from ..checks import check_int, check_positive
+
 NORMS = ("bn", "tdbn", "tebn", "bntt")
 RESIDUAL_ALPHA = 1 / math.sqrt(2)  # tdBN's α for the two BNs whose outputs are summed at a residual add
 
@@ -35,14 +37,6 @@ def _check_sequence(x, num_features: int, steps: int | None = None) -> None:
                          "build it with steps >= the largest T it will see")
 
 
-def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    return steps
-
-
 class TdBatchNorm2d(nn.BatchNorm2d):
     """tdBN on `[T, B, C, H, W]`: one BN over the T·B folded samples; weight initialised to ``alpha * threshold``.
 
@@ -52,9 +46,8 @@ class TdBatchNorm2d(nn.BatchNorm2d):
 
     def __init__(self, num_features: int, alpha: float = 1.0, threshold: float = 1.0, eps: float = 1e-5,
                  momentum: float = 0.1):
-        for name, value in (("alpha", alpha), ("threshold", threshold)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        check_positive("alpha", alpha)
+        check_positive("threshold", threshold)
         super().__init__(num_features, eps=eps, momentum=momentum)
         self.alpha = float(alpha)
         self.threshold = float(threshold)
@@ -73,7 +66,7 @@ class TEBatchNorm2d(TdBatchNorm2d):
 
     def __init__(self, num_features: int, steps: int, eps: float = 1e-5, momentum: float = 0.1):
         super().__init__(num_features, eps=eps, momentum=momentum)
-        self.steps = _check_steps(steps)
+        self.steps = check_int("steps", steps)
         self.step_scale = nn.Parameter(torch.ones(self.steps))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +87,7 @@ class BNTT2d(nn.Module):
     def __init__(self, num_features: int, steps: int, eps: float = 1e-4, momentum: float = 0.1, bias: bool = False):
         super().__init__()
         self.num_features = num_features
-        self.steps = _check_steps(steps)
+        self.steps = check_int("steps", steps)
         self.bns = nn.ModuleList(nn.BatchNorm2d(num_features, eps=eps, momentum=momentum) for _ in range(steps))
         if not bias:
             for bn in self.bns:

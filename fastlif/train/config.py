@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
+from ..checks import check_int
 from ..losses import LOSSES
 
 LATENCIES = ("fixed", "slt")
@@ -103,10 +104,6 @@ class TrainConfig:
             if value not in allowed:
                 raise ValueError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
 
-        def positive_int(name, value):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-
         choice("loss", LOSSES)
         choice("latency", LATENCIES)
         choice("optimizer", OPTIMIZERS)
@@ -135,13 +132,13 @@ class TrainConfig:
                                      f"got {st.weight_decay!r}")
         for i, s in enumerate(self.stages()):
             where = f"tit[{i}]" if self.tit else ""
-            positive_int(f"{where}.T" if where else "T", s.T)
-            positive_int(f"{where}.epochs" if where else "epochs", s.epochs)
+            check_int(f"{where}.T" if where else "T", s.T)
+            check_int(f"{where}.epochs" if where else "epochs", s.epochs)
             if not s.lr > 0:
                 raise ValueError(f"{where + '.lr' if where else 'lr'}: expected a learning rate > 0, got {s.lr!r}")
         if self.eval_T is not None:
-            positive_int("eval_T", self.eval_T)
-        positive_int("batch_size", self.batch_size)
+            check_int("eval_T", self.eval_T)
+        check_int("batch_size", self.batch_size)
         if not 0.0 <= self.lam <= 1.0:
             raise ValueError(f"lam: expected a weight in [0, 1], got {self.lam!r}")
         if self.weight_decay < 0:
@@ -157,10 +154,8 @@ class TrainConfig:
             raise ValueError(f"mixup: expected a Beta(alpha, alpha) parameter >= 0 (0 = off), got {self.mixup!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip: expected a max norm > 0 (or None), got {self.grad_clip!r}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers: expected an integer >= 0, got {self.workers!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
+        check_int("workers", self.workers, low=0)
+        check_int("seed", self.seed, low=0)
         for name in ("model_kwargs", "data_kwargs"):
             if not isinstance(getattr(self, name), dict):
                 raise TypeError(f"{name}: expected a dict, got {type(getattr(self, name)).__name__}")

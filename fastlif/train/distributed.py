@@ -1,6 +1,6 @@
 """Data-parallel plumbing: the process group from torchrun's environment, sums across ranks, rank-0-only output.
 
-``torchrun --nproc_per_node=N -m fastlif.train ...`` sets RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT; we join
+``torchrun --nproc_per_node=N -m fastlif train ...`` sets RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT; we join
 with gloo on CPU and nccl on CUDA. A caller that already initialised ``torch.distributed`` (tests spawning
 processes themselves) is respected as is. Without either, everything here is a no-op for a single process.
 """

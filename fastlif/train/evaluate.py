@@ -11,6 +11,7 @@ from typing import Callable, List, Optional
 
 import torch
 
+from ..checks import check_int
 from .batches import eval_order, forward_at, iterate
 from .distributed import DistContext
 
@@ -39,8 +40,7 @@ def latency_accuracy(model, bundle, T_eval: int, device: torch.device, *, batch_
     """Evaluate ``model`` on ``bundle.test`` at latencies 1..``T_eval`` (sums all-reduced over DDP ranks).
 
     ``loss_fn(O, y)`` (if given) is evaluated on the first ``loss_T`` steps (default ``T_eval``)."""
-    if isinstance(T_eval, bool) or not isinstance(T_eval, int) or T_eval < 1:
-        raise ValueError(f"T_eval: expected an integer >= 1, got {T_eval!r}")
+    check_int("T_eval", T_eval)
     ctx = ctx or DistContext()
     loss_T = T_eval if loss_T is None else min(loss_T, T_eval)
     was_training = model.training

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_int
 from .config import LATENCIES
+
+
+# Stream tags: mixed into a run's seed so each kind of random draw gets its own generator (changing a tag changes
+# every run's draws, so they are fixed numbers, not enumerations).
+LATENCY_STREAM = 0x51A7
+AUGMENT_STREAM = 0xA06
 
 
 def mix_seed(*parts: int) -> int:
@@ -26,15 +33,14 @@ class LatencySampler:
     def __init__(self, mode: str, T: int, seed: int):
         if mode not in LATENCIES:
             raise ValueError(f"latency: expected one of {', '.join(LATENCIES)}, got {mode!r}")
-        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-            raise ValueError(f"T: expected an integer >= 1, got {T!r}")
+        check_int("T", T)
         self.mode, self.T, self.seed = mode, T, int(seed)
         self._gen = torch.Generator()
         self.start_epoch(0)
 
     def start_epoch(self, epoch: int) -> None:
         """Re-seed for ``epoch`` (counted across TIT stages); a stream tag keeps it apart from other seeded draws."""
-        self._gen.manual_seed(mix_seed(self.seed, epoch, 0x51A7))
+        self._gen.manual_seed(mix_seed(self.seed, epoch, LATENCY_STREAM))
 
     def draw(self) -> int:
         if self.mode == "fixed":

@@ -31,16 +31,17 @@ from torch import nn
 from ..data import DataBundle, get_dataset
 from ..losses import make_loss
 from .batches import forward_at, iterate, to_device, train_order
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import init_distributed
 from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
-from .latency import LatencySampler, mix_seed
+from .latency import AUGMENT_STREAM, LatencySampler, mix_seed
 from .plots import plot_latency, write_latency_csv
 
-CHECKPOINT = "checkpoint.pt"
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
 ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
+# Slots of the per-epoch training sums, one float64 tensor so DDP reduces them in one all-reduce.
+LOSS_SUM, CORRECT, SAMPLES, LATENCY_SUM = range(4)  # Σ loss·B, correct at the drawn t, samples, Σ t·B
 
 
 def run_label(cfg: TrainConfig) -> str:
@@ -168,7 +169,7 @@ class Trainer:
         self._tb = None
         self.out_dir = cfg.out_dir
         if cfg.resume:
-            self.load(self._resume_path(cfg.resume))
+            self.load(checkpoint_path(cfg.resume, cfg.out_dir))
 
     # ---- set-up -----------------------------------------------------------------------------------------------
     def _start_stage(self, i: int) -> None:
@@ -185,13 +186,6 @@ class Trainer:
         factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
-
-    def _resume_path(self, resume: str) -> str:
-        if resume == "auto":
-            if not self.cfg.out_dir:
-                raise ValueError("resume: 'auto' needs out_dir (the run folder holding checkpoint.pt)")
-            return os.path.join(self.cfg.out_dir, CHECKPOINT)
-        return os.path.join(resume, CHECKPOINT) if os.path.isdir(resume) else resume
 
     @property
     def global_epoch(self) -> int:
@@ -251,14 +245,14 @@ class Trainer:
         cfg, stage, epoch = self.cfg, self.stages[self.stage_index], self.global_epoch
         self.net.train()
         self.latency.start_epoch(epoch)
-        aug_gen = torch.Generator().manual_seed(mix_seed(cfg.seed, epoch, self.ctx.rank, 0xA06))
+        aug_gen = torch.Generator().manual_seed(mix_seed(cfg.seed, epoch, self.ctx.rank, AUGMENT_STREAM))
         order = train_order(self.bundle.train, self.ctx, cfg.seed, epoch)
         batches = iterate(self.bundle.train, order, self.local_batch, self.device, cfg.workers, drop_last=True)
         n_batches = max(1, len(order) // self.local_batch) if len(order) > self.local_batch else 1
         bar = _progress(cfg.progress and self.ctx.is_main, n_batches,
                         f"stage {self.stage_index + 1}/{len(self.stages)} epoch {self.epoch_in_stage + 1}/"
                         f"{stage.epochs}")
-        sums = torch.zeros(4, dtype=torch.float64, device=self.device)  # loss·B, correct at drawn t, samples, Σ t
+        sums = torch.zeros(LATENCY_SUM + 1, dtype=torch.float64, device=self.device)
         lr = self.optimizer.param_groups[0]["lr"]
         self.last_latencies = []
         start = time.perf_counter()
@@ -283,15 +277,16 @@ class Trainer:
             self.scaler.update()
             b = len(y)
             # Accumulated on the device: no host sync per step (the bar reads them every few steps only).
-            sums[0] += loss.detach().double() * b
-            sums[1] += correct_per_latency(O.detach(), y)[-1]
-            sums[2] += b
-            sums[3] += t * b
+            sums[LOSS_SUM] += loss.detach().double() * b
+            sums[CORRECT] += correct_per_latency(O.detach(), y)[-1]
+            sums[SAMPLES] += b
+            sums[LATENCY_SUM] += t * b
             if bar is not None:
                 bar.update(1)
                 if bar.n % 10 == 1 or bar.n == n_batches:
-                    seen = float(sums[2])
-                    bar.set_postfix(loss=f"{float(sums[0]) / seen:.3f}", acc=f"{100 * float(sums[1]) / seen:.1f}%",
+                    seen = float(sums[SAMPLES])
+                    bar.set_postfix(loss=f"{float(sums[LOSS_SUM]) / seen:.3f}",
+                                    acc=f"{100 * float(sums[CORRECT]) / seen:.1f}%",
                                     t=t, img_s=f"{self.ctx.world_size * seen / (time.perf_counter() - start):.0f}")
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -301,11 +296,12 @@ class Trainer:
         self.scheduler.step()
         self.ctx.all_reduce_sum(sums)
         ev = self.evaluate()
-        n = max(float(sums[2]), 1.0)
+        n = max(float(sums[SAMPLES]), 1.0)
         return {
             "stage": self.stage_index + 1, "epoch": epoch + 1, "T": stage.T, "lr": lr,
-            "train_loss": float(sums[0]) / n, "train_acc": float(sums[1]) / n, "mean_t": float(sums[3]) / n,
-            "train_time_s": train_time, "train_samples_per_s": float(sums[2]) / max(train_time, 1e-9),
+            "train_loss": float(sums[LOSS_SUM]) / n, "train_acc": float(sums[CORRECT]) / n,
+            "mean_t": float(sums[LATENCY_SUM]) / n,
+            "train_time_s": train_time, "train_samples_per_s": float(sums[SAMPLES]) / max(train_time, 1e-9),
             "test_loss": ev.loss, "test_samples": ev.samples, "test_acc": ev.at(min(stage.T, self.eval_T)),
             "accuracy": ev.accuracy,
         }

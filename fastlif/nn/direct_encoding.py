@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import torch
 
-
-def check_steps(T, name: str = "T") -> int:
-    if isinstance(T, bool) or not isinstance(T, int):
-        raise TypeError(f"{name} must be an int, got {type(T).__name__}")
-    if T < 1:
-        raise ValueError(f"{name} must be >= 1, got {T}")
-    return T
+from ..checks import check_int
 
 
 def direct_encode(x: torch.Tensor, T: int) -> torch.Tensor:
     """``x`` `[B, ...]` repeated T times as a view `[T, B, ...]` (stride 0 along time)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    check_steps(T)
+    check_int("T", T)
     return x.unsqueeze(0).expand(T, *x.shape)
 
 
@@ -35,7 +29,7 @@ def encode(x: torch.Tensor, T: int | None, default_T: int, static_dim: int = 4) 
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if T is not None:
-        check_steps(T)
+        check_int("T", T)
     if x.dim() == static_dim:
         return direct_encode(x, default_T if T is None else T)
     if x.dim() == static_dim + 1:

@@ -16,8 +16,9 @@ import os
 
 import torch
 
-from .cli import UsageError
-from .energy import FiringRateMonitor, SOPCounter
+from ..energy import FiringRateMonitor, SOPCounter
+from .run_folder import open_run
+from .usage import UsageError, parse_key_values, require_positive, set_threads
 
 __all__ = ["add_arguments", "run", "measure", "format_energy_table", "write_energy_csv", "write_rates_csv",
            "plot_energy"]
@@ -39,13 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 @torch.no_grad()
 def measure(model, bundle, T: int, device, batch_size: int = 64, limit=None):
     """``(accuracy [T], EnergyReport, FiringRateMonitor or None)`` of ``model`` on ``bundle.test``."""
-    from .train.batches import forward_at, iterate
-    from .train.evaluate import correct_per_latency
+    from ..train.batches import forward_at, iterate
+    from ..train.evaluate import correct_per_latency
 
     n = len(bundle.test) if limit is None else min(limit, len(bundle.test))
     if n < 1:
         raise ValueError("limit: no test samples to measure")
-    from .neuron import LIFSequence
+    from ..neuron import LIFSequence
 
     model.eval()
     correct = torch.zeros(T, dtype=torch.float64)
@@ -97,12 +98,11 @@ def write_rates_csv(monitor, path) -> str:
 
 def plot_energy(accuracy, report, path, title: str = "") -> str:
     """Left: accuracy against E_SNN per latency (the ANN's energy as a vertical line); right: SOPs against t."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
     t = list(range(1, report.T + 1))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    a, b = fig.subplots(1, 2)
     energy_uj = (report.energy_pj / 1e6).tolist()
     a.plot(energy_uj, (100 * accuracy).tolist(), "o-", label="SNN (t = 1..T)")
     for ti, e, acc in zip(t, energy_uj, (100 * accuracy).tolist()):
@@ -119,51 +119,29 @@ def plot_energy(accuracy, report, path, title: str = "") -> str:
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def run(args) -> int:
-    from .data import get_dataset
-    from .train.checkpoint import load_checkpoint
-    from .train.command import parse_key_values
-    from .train.config import TrainConfig
-    from .train.trainer import build_model, pick_device
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size: expected an integer >= 1, got {args.batch_size}")
-    path = os.path.join(args.checkpoint, "checkpoint.pt") if os.path.isdir(args.checkpoint) else args.checkpoint
-    if not os.path.isfile(path):
-        raise UsageError(f"--checkpoint: no checkpoint at {path!r}")
-    ck = load_checkpoint(path)
-    cfg = TrainConfig.from_dict(ck["config"])
-    data = args.data or cfg.data
-    root = args.data_root or cfg.data_root
-    data_kwargs = {**(cfg.data_kwargs if data == cfg.data else {}), **parse_key_values(args.data_arg)}
-    T = args.T if args.T is not None else cfg.eval_latency()
-    if T < 1:
-        raise UsageError(f"-T: expected an integer >= 1, got {T}")
+    set_threads(args.threads)
+    require_positive(args.batch_size, "--batch-size")
+    require_positive(args.T, "-T")
     try:
-        bundle = get_dataset(data, root, **data_kwargs)
-        device = pick_device(args.device, 0)
-        model = build_model(cfg, bundle)
-        model.load_state_dict(ck["model"])
-        model.to(device)
-        accuracy, report, monitor = measure(model, bundle, T, device, args.batch_size, args.limit)
-    except ValueError as e:
+        opened = open_run(args.checkpoint, args.device, args.data, args.data_root, parse_key_values(args.data_arg))
+        T = args.T if args.T is not None else opened.config.eval_latency()
+        accuracy, report, monitor = measure(opened.model, opened.bundle, T, opened.device, args.batch_size,
+                                            args.limit)
+    except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from e
     print(format_energy_table(accuracy, report))
-    out = args.out or os.path.dirname(os.path.abspath(path))
+    out = args.out or opened.folder
     csv_path = write_energy_csv(accuracy, report, os.path.join(out, "energy.csv"))
     if monitor is not None:
         rates = monitor.mean_rates()
         print(f"mean firing rate over {len(rates)} spiking layers: {sum(rates.values()) / len(rates):.4f} "
               f"(lowest {min(rates.values()):.4f}, highest {max(rates.values()):.4f})")
         write_rates_csv(monitor, os.path.join(out, "firing_rates.csv"))
-    png = plot_energy(accuracy, report, os.path.join(out, "energy.png"), title=f"{cfg.model} on {data}")
+    png = plot_energy(accuracy, report, os.path.join(out, "energy.png"),
+                      title=f"{opened.config.model} on {args.data or opened.config.data}")
     print(f"wrote {csv_path} and {png}")
     return 0

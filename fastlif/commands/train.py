@@ -10,12 +10,12 @@ import os
 
 import torch
 
-from ..cli import UsageError
 from ..losses import LOSSES
-from .checkpoint import load_checkpoint
-from .config import AMP_MODES, LATENCIES, OPTIMIZERS, SCHEDULES, TrainConfig
-from .plots import format_table
-from .presets import PRESETS, get_preset
+from ..train.checkpoint import CHECKPOINT, checkpoint_path, load_checkpoint
+from ..train.config import AMP_MODES, LATENCIES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..train.plots import format_table
+from ..train.presets import PRESETS, get_preset
+from .usage import UsageError, parse_key_values, require_positive
 
 # Embedded data sets whose default models are too small to use several CPU threads well.
 SMALL_DATA = ("digits", "event-digits")
@@ -42,23 +42,6 @@ def parse_stages(text: str):
                                              f"{part!r}") from None
         stages.append(stage + tuple(f or None for f in fields[3:5]) + wd)
     return stages
-
-
-def parse_key_values(items):
-    """``["backend=cpu", "norm=tdbn", "cutout=0"]`` → {"backend": "cpu", "norm": "tdbn", "cutout": 0}."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                continue
-        out[key] = {"true": True, "false": False, "none": None}.get(str(value).lower(), value)
-    return out
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -138,11 +121,7 @@ def config_from_args(args) -> TrainConfig:
 
 
 def _resumed_config(args) -> TrainConfig:
-    path = args.resume
-    if path == "auto":
-        path = os.path.join(args.out_dir or TrainConfig().out_dir, "checkpoint.pt")
-    elif os.path.isdir(path):
-        path = os.path.join(path, "checkpoint.pt")
+    path = checkpoint_path(args.resume, args.out_dir or TrainConfig().out_dir)
     values = load_checkpoint(path)["config"]
     values["out_dir"] = args.out_dir or os.path.dirname(os.path.abspath(path))
     for name in ("device", "workers"):
@@ -154,10 +133,9 @@ def _resumed_config(args) -> TrainConfig:
 
 
 def run(args) -> int:
-    from .trainer import Trainer
+    from ..train.trainer import Trainer
 
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
+    require_positive(args.threads, "--threads")
     try:
         cfg = config_from_args(args)
         threads = args.threads
@@ -176,7 +154,7 @@ def run(args) -> int:
             print(format_table({result.label: result.accuracy}))
             print(result.summary())
             if cfg.out_dir:
-                print(f"\nRun folder: {cfg.out_dir} (metrics.csv, latency.csv, latency.png, checkpoint.pt)")
+                print(f"\nRun folder: {cfg.out_dir} (metrics.csv, latency.csv, latency.png, {CHECKPOINT})")
     finally:
         trainer.close()
     return 0

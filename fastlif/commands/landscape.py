@@ -13,8 +13,9 @@ import os
 
 import torch
 
-from .cli import UsageError
-from .landscape import random_direction, surface_1d, surface_2d
+from ..landscape import random_direction, surface_1d, surface_2d
+from .run_folder import open_run
+from .usage import UsageError, require_positive, set_threads
 
 __all__ = ["add_arguments", "run", "plot_1d", "plot_2d"]
 
@@ -38,11 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def plot_1d(alphas, curves: dict, path, title: str = "") -> str:
     """Loss against α, one line per label."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig = Figure(figsize=(5, 4))
+    ax = fig.add_subplot(1, 1, 1)
     for label, losses in curves.items():
         ax.plot(list(alphas), losses.tolist(), label=label)
     ax.set_xlabel("alpha (filter-normalised direction)")
@@ -52,17 +52,15 @@ def plot_1d(alphas, curves: dict, path, title: str = "") -> str:
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def plot_2d(alphas, betas, losses, path, title: str = "") -> str:
     """Contour lines of the loss over (α, β)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig = Figure(figsize=(5, 4.5))
+    ax = fig.add_subplot(1, 1, 1)
     a, b = torch.meshgrid(torch.tensor(list(alphas)), torch.tensor(list(betas)), indexing="ij")
     cs = ax.contour(a.numpy(), b.numpy(), losses.numpy(), levels=20)
     ax.clabel(cs, fontsize=7)
@@ -73,43 +71,21 @@ def plot_2d(alphas, betas, losses, path, title: str = "") -> str:
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
-def _load(args):
-    from .data import get_dataset
-    from .train.checkpoint import load_checkpoint
-    from .train.config import TrainConfig
-    from .train.trainer import build_model, pick_device
-
-    path = os.path.join(args.checkpoint, "checkpoint.pt") if os.path.isdir(args.checkpoint) else args.checkpoint
-    if not os.path.isfile(path):
-        raise UsageError(f"--checkpoint: no checkpoint at {path!r}")
-    ck = load_checkpoint(path)
-    cfg = TrainConfig.from_dict(ck["config"])
-    bundle = get_dataset(cfg.data, args.data_root or cfg.data_root, **cfg.data_kwargs)
-    device = pick_device(args.device, 0)
-    model = build_model(cfg, bundle)
-    model.load_state_dict(ck["model"])
-    return path, cfg, bundle, model.to(device), device
-
-
 def run(args) -> int:
-    from .losses import make_loss
-    from .train.batches import forward_at, iterate
+    from ..losses import make_loss
+    from ..train.batches import forward_at, iterate
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     for name in ("steps", "limit", "batch_size"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+        require_positive(getattr(args, name), f"--{name.replace('_', '-')}")
     if args.span <= 0:
         raise UsageError(f"--span: expected a positive number, got {args.span}")
     try:
-        path, cfg, bundle, model, device = _load(args)
+        opened = open_run(args.checkpoint, args.device, data_root=args.data_root)
+        cfg, bundle, model, device = opened.config, opened.bundle, opened.model, opened.device
         latencies = args.latency or [cfg.eval_latency()]
         loss_name = args.loss or cfg.loss
         loss_fn = make_loss(loss_name, cfg.lam, cfg.phi)
@@ -126,7 +102,7 @@ def run(args) -> int:
         i0 = min(range(len(coords)), key=lambda i: abs(coords[i]))  # the point nearest the trained weights
         g = torch.Generator().manual_seed(args.seed)
         d1 = random_direction(model, g)
-        out = args.out or os.path.dirname(os.path.abspath(path))
+        out = args.out or opened.folder
         os.makedirs(out, exist_ok=True)
         title = f"{cfg.model}, {loss_name.upper()} loss"
         if args.dim == 1:
@@ -154,7 +130,7 @@ def run(args) -> int:
                         w.writerow([f"{a:.6g}", f"{b:.6g}", f"{losses[i, j]:.8g}", f"{acc[i, j]:.6f}"])
             png = plot_2d(coords, coords, losses, os.path.join(out, "landscape_2d.png"), f"{title}, t={t}")
             print(f"t={t}: loss at ({coords[i0]:.3g}, {coords[i0]:.3g}) = {losses[i0, i0]:.4f}, min {losses.min():.4f}")
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from e
     print(f"wrote {png}")
     return 0

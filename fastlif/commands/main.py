@@ -1,21 +1,19 @@
-"""The ``fastlif`` command. Each subcommand is a module with ``add_arguments(parser)`` and ``run(args) -> int``;
-adding one is one entry in ``SUBCOMMANDS``."""
+"""The ``fastlif`` command (console script ``fastlif``, ``python -m fastlif``). Each subcommand is a module with
+``add_arguments(parser)`` and ``run(args) -> int``; adding one is one entry in ``SUBCOMMANDS``."""
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
 
+from .usage import UsageError
+
 SUBCOMMANDS = {
-    "train": "fastlif.train.command",
-    "demo": "fastlif.train.demo",
-    "energy": "fastlif.energy_cli",
-    "landscape": "fastlif.landscape_cli",
+    "train": "fastlif.commands.train",
+    "demo": "fastlif.commands.demo",
+    "energy": "fastlif.commands.energy",
+    "landscape": "fastlif.commands.landscape",
 }
-
-
-class UsageError(Exception):
-    """Bad options or inputs found before any work starts: reported in one line, exit status 2 (as argparse)."""
 
 
 def build_parser(only=None) -> argparse.ArgumentParser:

@@ -1,4 +1,6 @@
-"""What every model here shares: the call contract ``model(x, T=None) -> O [T, B, classes]`` and neuron options."""
+"""The model contract every network in fastlif.models and fastlif.mixer shares: ``model(x, T=None) -> O`` of shape
+`[T, B, classes]`, the input encoded one way (static → repeated T times, events → as given or the first T frames)
+and neuron options checked one way."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -6,9 +8,10 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..memory import compact
 from ..neuron import LIFSequence
-from ..nn.encoding import check_steps, encode
+from .direct_encoding import encode
 
 
 def neuron_options(neuron) -> dict:
@@ -28,17 +31,18 @@ def neuron_options(neuron) -> dict:
 
 
 class SpikingNet(nn.Module, ABC):
-    """Base of the models: encodes the input (static → repeated T times, events → as given), then runs
-    ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step outputs `[T, B, classes]`.
+    """Base of the models (fastlif.models, fastlif.mixer): encodes the input (static → repeated T times, events → as
+    given or their first T frames), then runs ``forward_sequence`` on `[T, B, C, H, W]`, which returns the per-step
+    outputs `[T, B, classes]`. A static input reaches it as a stride-0 view along time, so a network whose steps
+    are independent may compute one and expand it.
 
-    Subclasses set ``in_channels`` and, when their classifier needs a fixed spatial size, ``input_size``.
     Training keeps spikes as bits and recomputes batch norms (``fastlif.memory.compact``, exact gradients);
     ``fastlif.memory.compact(model, False)`` keeps every activation instead.
     """
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
         super().__init__()
-        self.T = check_steps(T)
+        self.T = check_int("T", T)
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
@@ -65,11 +69,3 @@ class SpikingNet(nn.Module, ABC):
     @abstractmethod
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """The network on the encoded sequence `[T, B, C, H, W]`; returns `[T, B, classes]`."""
-
-
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value

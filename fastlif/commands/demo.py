@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 
-import torch
-
-from ..cli import UsageError
 from ..losses import LOSSES
-from .config import TrainConfig
-from .plots import format_table, plot_latency, write_latency_csv
+from ..train.config import TrainConfig
+from ..train.plots import format_table, plot_latency, write_latency_csv
+from .usage import UsageError, set_threads
 
 # Embedded data the demo runs on without files -> dataset options for a run at up to T steps. Event digits are
 # rendered with T frames and resized to 16x16 so the small CNN stays fast on a CPU.
@@ -46,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def compare(base: TrainConfig, out: str) -> dict:
     """Train ``base`` with fixed latency and with SLT; returns {label: TrainResult} (files under ``out``)."""
-    from .trainer import Trainer
+    from ..train.trainer import Trainer
 
     results = {}
     for latency in ("fixed", "slt"):
@@ -76,9 +74,7 @@ def summary(results: dict) -> str:
 
 
 def run(args) -> int:
-    if args.threads < 1:
-        raise UsageError(f"--threads: expected an integer >= 1, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     try:
         data_kwargs = DEMO_DATA[args.data](max(args.T, args.eval_T or 0))
         base = TrainConfig(model=args.model, data=args.data, data_kwargs=data_kwargs, loss=args.loss, T=args.T,

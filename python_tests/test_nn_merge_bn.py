@@ -1,4 +1,4 @@
-"""BN folding for inference (fastlif/nn/fuse.py): every norm folds into its conv with the same outputs."""
+"""BN folding for inference (fastlif/nn/merge_bn.py): every norm folds into its conv with the same outputs."""
 import pytest
 import torch
 from torch import nn

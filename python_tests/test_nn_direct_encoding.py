@@ -1,4 +1,4 @@
-"""Input encoding (fastlif/nn/encoding.py) and the non-spiking readout (fastlif/nn/readout.py)."""
+"""Input encoding (fastlif/nn/direct_encoding.py) and the non-spiking readout (fastlif/nn/readout.py)."""
 import pytest
 import torch
 
@@ -31,9 +31,9 @@ def test_encode_events_pass_through_or_take_the_first_T_frames():
 def test_encode_rejects_bad_input():
     with pytest.raises(ValueError, match="static"):
         encode(torch.zeros(3, 3), None, default_T=2)
-    with pytest.raises(ValueError, match="T must be >= 1"):
+    with pytest.raises(ValueError, match="T: expected an integer >= 1"):
         encode(torch.zeros(1, 1, 2, 2), 0, default_T=2)
-    with pytest.raises(TypeError, match="T must be an int"):
+    with pytest.raises(TypeError, match="T: expected an integer"):
         encode(torch.zeros(1, 1, 2, 2), True, default_T=2)
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         encode([[1.0]], None, default_T=2)
