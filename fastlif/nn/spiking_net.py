@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from ..checks import check_int
-from ..memory import compact
 from ..neuron import LIFSequence
 from .direct_encoding import encode
 
@@ -46,6 +45,9 @@ class SpikingNet(nn.Module, ABC):
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
+        # Imported here: fastlif.memory imports fastlif.nn (the norms it recomputes), so a module-level import
+        # would be circular whenever fastlif.memory is imported first.
+        from ..memory import compact
         compact(self)
 
     def spiking(self) -> LIFSequence:
