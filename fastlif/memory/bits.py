@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..layout import dense_extent
+
 _BITS = 8
 
 
@@ -21,14 +23,7 @@ def _weights(device: torch.device) -> torch.Tensor:
 def is_dense(shape, stride) -> bool:
     """True when a tensor of ``shape`` and ``stride`` fills exactly ``numel`` consecutive slots in some order (no
     gaps, no overlap), so a fresh tensor can take the same strides."""
-    remaining = [(size, st) for size, st in zip(shape, stride) if size != 1]
-    expected = 1
-    while remaining:
-        nxt = next((i for i, (_, st) in enumerate(remaining) if st == expected), None)
-        if nxt is None:
-            return False
-        expected *= remaining.pop(nxt)[0]
-    return True
+    return dense_extent(shape, stride) is not None
 
 
 @dataclass(frozen=True)
