@@ -35,9 +35,10 @@ def open_run(checkpoint, device: str = "auto", data: Optional[str] = None, data_
     from ..train.trainer import build_model, pick_device
 
     path = checkpoint_path(checkpoint)
-    if not os.path.isfile(path):
-        raise UsageError(f"--checkpoint: no checkpoint at {path!r}")
-    ck = load_checkpoint(path)
+    try:
+        ck = load_checkpoint(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(f"--checkpoint: {e}") from e
     cfg = TrainConfig.from_dict(ck["config"])
     data = data or cfg.data
     kwargs = {**(cfg.data_kwargs if data == cfg.data else {}), **(data_kwargs or {})}

@@ -31,7 +31,7 @@ from torch import nn
 from ..data import DataBundle, get_dataset
 from ..losses import make_loss
 from .batches import forward_at, iterate, to_device, train_order
-from .checkpoint import CHECKPOINT, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT, CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import init_distributed
 from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
@@ -40,6 +40,8 @@ from .plots import plot_latency, write_latency_csv
 
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
 ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
+# What a checkpoint must hold to continue training (``fastlif energy``/``landscape`` need only config and model).
+RESUME_NEEDS = ("config", "model", "optimizer", "scheduler", "scaler", "stage", "epoch_in_stage", "history", "rng")
 # Slots of the per-epoch training sums, one float64 tensor so DDP reduces them in one all-reduce.
 LOSS_SUM, CORRECT, SAMPLES, LATENCY_SUM = range(4)  # Σ loss·B, correct at the drawn t, samples, Σ t·B
 
@@ -368,7 +370,7 @@ class Trainer:
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
-            "format": 1, "config": self.cfg.to_dict(), "model": self.model.state_dict(),
+            "config": self.cfg.to_dict(), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "stage": self.stage_index, "epoch_in_stage": self.epoch_in_stage,
             "history": self.history, "rng": rng,
@@ -379,7 +381,12 @@ class Trainer:
 
     def load(self, path) -> None:
         """Continue from a checkpoint of a run with the same options (environment options may differ)."""
-        ck = load_checkpoint(path, map_location="cpu")
+        try:
+            ck = load_checkpoint(path, map_location="cpu", need=RESUME_NEEDS)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"resume: {e}") from None
+        except CheckpointError as e:
+            raise CheckpointError(f"resume: {e}") from None
         theirs, ours = ck["config"], self.cfg.to_dict()
         diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS and theirs.get(k) != ours[k]]
         if diff:
