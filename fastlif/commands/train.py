@@ -1,7 +1,11 @@
 """``fastlif train``: train an SNN (defaults: the embedded digits run) and print its accuracy at every latency.
 
 Precedence of options: built-in defaults < ``--preset`` < explicit flags. ``--resume`` continues the run saved in
-a checkpoint with that run's options (only where/how-visibly flags such as ``--out`` may change).
+a checkpoint with that run's options: a larger ``--epochs`` extends a one-stage run (its schedule stretched to the
+new length from the epoch reached), the flags of where and how visibly it runs (``--out``, ``--device``,
+``--workers``, ``--threads``, ``--no-progress``, ``--no-tensorboard``, ``--quiet``) may change, and any other flag
+that differs from the run's is an error naming it. A new run never replaces the run in its ``--out`` folder unless
+``--overwrite`` is given.
 """
 from __future__ import annotations
 
@@ -91,6 +95,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--out", dest="out_dir", help=f"run folder for checkpoint, CSVs and plot (default {d.out_dir})")
     g.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
                    help="continue a run: a checkpoint file or run folder (default: the --out folder)")
+    g.add_argument("--overwrite", action="store_true", help="replace the run already in the --out folder")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs even when installed")
     g.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -98,9 +103,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args) -> TrainConfig:
     """The run's ``TrainConfig`` from parsed flags (see the module docstring for precedence)."""
+    if args.tit is not None:
+        given = [flag for flag, value in (("-T", args.T), ("--epochs", args.epochs), ("--lr", args.lr))
+                 if value is not None]
+        if given:
+            raise UsageError(f"--tit: sets T, epochs and lr per stage; drop {', '.join(given)} (or put them in the "
+                             "stages)")
     if args.resume:
         return _resumed_config(args)
-    values = TrainConfig().to_dict()
+    return TrainConfig.from_dict(_apply_flags(TrainConfig().to_dict(), args))
+
+
+def _apply_flags(values: dict, args) -> dict:
+    """``values`` with ``--preset`` and the explicit flags applied."""
+    values = dict(values)
     if args.preset:
         values.update(get_preset(args.preset))
     for name in _DIRECT:
@@ -117,19 +133,35 @@ def config_from_args(args) -> TrainConfig:
     values["progress"] = not args.no_progress
     values["tensorboard"] = not args.no_tensorboard
     values["verbose"] = not args.quiet
-    return TrainConfig.from_dict(values)
+    values["overwrite"] = args.overwrite
+    return values
+
+
+def _flag(option: str) -> str:
+    return {"T": "-T", "out_dir": "--out", "model_kwargs": "--model-arg/--neuron-arg",
+            "data_kwargs": "--data-arg"}.get(option, "--" + option.replace("_", "-"))
 
 
 def _resumed_config(args) -> TrainConfig:
+    from ..train.trainer import ENVIRONMENT_OPTIONS
+
     path = checkpoint_path(args.resume, args.out_dir or TrainConfig().out_dir)
-    values = load_checkpoint(path)["config"]
-    values["out_dir"] = args.out_dir or os.path.dirname(os.path.abspath(path))
-    for name in ("device", "workers"):
-        if getattr(args, name, None) is not None:
-            values[name] = getattr(args, name)
-    values.update(resume=path, progress=not args.no_progress, tensorboard=not args.no_tensorboard,
-                  verbose=not args.quiet)
-    return TrainConfig.from_dict(values)
+    try:
+        theirs = TrainConfig.from_dict(load_checkpoint(path, need=("config",))["config"])
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(f"--resume: {e}") from e
+    asked = TrainConfig.from_dict(_apply_flags(theirs.to_dict(), args))
+    if args.out_dir is None:
+        asked = asked.replace(out_dir=os.path.dirname(os.path.abspath(path)))
+    old, new = theirs.to_dict(), asked.to_dict()
+    extendable = () if theirs.tit else ("epochs",)
+    changed = [k for k in new if k not in ENVIRONMENT_OPTIONS + extendable and new[k] != old[k]]
+    if changed:
+        raise UsageError("--resume: the run was trained with " + ", ".join(
+            f"{_flag(k)} {old[k]!r}, not {new[k]!r}" for k in changed) + "; a resumed run keeps its options (only "
+            "--epochs, to extend it, and --out, --device, --workers, --threads, --no-progress, --no-tensorboard, "
+            "--quiet may change)")
+    return asked.replace(resume=path)
 
 
 def run(args) -> int:

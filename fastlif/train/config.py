@@ -74,6 +74,7 @@ class TrainConfig:
     device: str = "auto"
     out_dir: Optional[str] = "runs/train"
     resume: Optional[str] = None
+    overwrite: bool = False           # replace the run already in out_dir (else starting there is an error)
     progress: bool = True
     tensorboard: bool = True
     workers: int = 0

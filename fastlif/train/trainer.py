@@ -20,6 +20,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ from .latency import AUGMENT_STREAM, LatencySampler, mix_seed
 from .plots import plot_latency, write_latency_csv
 
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
-ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
+ENVIRONMENT_OPTIONS = ("out_dir", "resume", "overwrite", "progress", "tensorboard", "workers", "verbose", "device")
+# The files a run writes in its folder: any of them there means the folder holds a run.
+RUN_FILES = (CHECKPOINT, "config.json", "metrics.csv", "latency.csv", "latency.png", "tensorboard")
 # What a checkpoint must hold to continue training (``fastlif energy``/``landscape`` need only config and model).
 RESUME_NEEDS = ("config", "model", "optimizer", "scheduler", "scaler", "stage", "epoch_in_stage", "history", "rng")
 # Slots of the per-epoch training sums, one float64 tensor so DDP reduces them in one all-reduce.
@@ -145,6 +148,7 @@ class Trainer:
             raise ValueError(f"batch_size: the global batch {cfg.batch_size} must divide evenly over "
                              f"{self.ctx.world_size} processes")
         self.local_batch = cfg.batch_size // self.ctx.world_size
+        self._claim_out_dir()
 
         torch.manual_seed(cfg.seed)
         bundle = bundle if bundle is not None else get_dataset(cfg.data, cfg.data_root, **cfg.data_kwargs)
@@ -172,8 +176,30 @@ class Trainer:
         self.out_dir = cfg.out_dir
         if cfg.resume:
             self.load(checkpoint_path(cfg.resume, cfg.out_dir))
+        if self.ctx.is_main and self.out_dir:  # the run folder and its options exist from the start
+            self._write_config()
 
     # ---- set-up -----------------------------------------------------------------------------------------------
+    def _claim_out_dir(self) -> None:
+        """Refuse to start in a folder that holds another run, unless resuming that run or told to overwrite it
+        (then its files go first, so the folder never mixes two runs)."""
+        cfg = self.cfg
+        if not cfg.out_dir:
+            return
+        found = [f for f in RUN_FILES if os.path.exists(os.path.join(cfg.out_dir, f))]
+        resuming_here = cfg.resume and os.path.realpath(os.path.dirname(os.path.abspath(
+            checkpoint_path(cfg.resume, cfg.out_dir)))) == os.path.realpath(cfg.out_dir)
+        if found and not resuming_here:
+            if not cfg.overwrite:
+                raise ValueError(f"out_dir: {cfg.out_dir} already holds a run ({', '.join(found)}); choose another "
+                                 "--out, continue that run with --resume, or replace it with --overwrite")
+            self.ctx.barrier()  # every rank has looked before rank 0 deletes
+            if self.ctx.is_main:
+                for f in found:
+                    path = os.path.join(cfg.out_dir, f)
+                    shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        self.ctx.barrier()
+
     def _start_stage(self, i: int) -> None:
         """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage); the
         stage's optimizer/schedule kind when it names one, else the run's."""
@@ -343,6 +369,10 @@ class Trainer:
             w.writerow(keys + t_cols)
             for r in self.history:
                 w.writerow([r[k] for k in keys] + [f"{a:.6f}" for a in r["accuracy"]])
+        self._write_config()
+
+    def _write_config(self) -> None:
+        os.makedirs(self.out_dir, exist_ok=True)
         with open(os.path.join(self.out_dir, "config.json"), "w") as f:
             json.dump(self.cfg.to_dict(), f, indent=2)
 
@@ -388,20 +418,31 @@ class Trainer:
         except CheckpointError as e:
             raise CheckpointError(f"resume: {e}") from None
         theirs, ours = ck["config"], self.cfg.to_dict()
-        diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS and theirs.get(k) != ours[k]]
+        # More (or fewer, down to those done) epochs of a one-stage run continue it; nothing else may change.
+        extendable = () if self.cfg.tit else ("epochs",)
+        diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS + extendable and theirs.get(k, ours[k]) != ours[k]]
         if diff:
             raise ValueError("resume: the checkpoint was trained with different options: " + ", ".join(
                 f"{k} ({theirs.get(k)!r} there, {ours[k]!r} here)" for k in diff))
         self.model.load_state_dict(ck["model"])
+        done = sum(s.epochs for s in TrainConfig.from_dict(theirs).stages()[:ck["stage"]]) + ck["epoch_in_stage"]
         self.stage_index, self.epoch_in_stage = ck["stage"], ck["epoch_in_stage"]
+        if not self.cfg.tit and theirs.get("epochs") != self.cfg.epochs:
+            if done > self.cfg.epochs:
+                raise ValueError(f"epochs: the checkpoint has trained {done} epochs already, more than {self.cfg.epochs}")
+            self.stage_index, self.epoch_in_stage = (1, 0) if done == self.cfg.epochs else (0, done)
         if not self.finished:
             self._start_stage(self.stage_index)
             self.optimizer.load_state_dict(ck["optimizer"])
-            # checkpoints from before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state: its
-            # last_epoch is what matters, the factor is rebuilt from the config
-            sched = dict(ck["scheduler"])
-            sched.setdefault("lr_lambdas", self.scheduler.state_dict()["lr_lambdas"])
+            # The factor is rebuilt from the config (it follows --epochs when those were changed; checkpoints from
+            # before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state): only last_epoch is taken, and
+            # the rate set from it as LambdaLR.step would.
+            sched = dict(ck["scheduler"], lr_lambdas=self.scheduler.state_dict()["lr_lambdas"])
             self.scheduler.load_state_dict(sched)
+            s = self.scheduler
+            for group, base, factor in zip(self.optimizer.param_groups, s.base_lrs, s.lr_lambdas):
+                group["lr"] = base * factor(s.last_epoch)
+            s._last_lr = [group["lr"] for group in self.optimizer.param_groups]
         self.scaler.load_state_dict(ck["scaler"])
         self.history = list(ck["history"])
         torch.set_rng_state(ck["rng"]["torch"])
