@@ -59,7 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="LIF neuron option for every layer, repeatable (e.g. backend=reference, surrogate=atan)")
     g.add_argument("--data", help=f"dataset name from fastlif.data (default {d.data})")
     g.add_argument("--data-root", help="folder holding the dataset files (CIFAR pickle batches, event recordings)")
-    g.add_argument("--data-arg", action="append", metavar="KEY=VALUE", help="extra dataset option, repeatable")
+    g.add_argument("--data-arg", action="append", metavar="KEY=VALUE",
+                   help="extra dataset option, repeatable (event data: cache_dir=DIR keeps the frame cache there)")
+    g.add_argument("--rebin", action="store_true",
+                   help="event data: re-integrate the events into as many frames as the longest latency (T or "
+                        "eval-T), instead of refusing a T that differs from the data's frame count")
     g = p.add_argument_group("loss and latency")
     g.add_argument("--loss", choices=LOSSES, help=f"per-step TET or time-averaged SDT (default {d.loss})")
     g.add_argument("--lam", type=float, help=f"TET's MSE weight lambda (default {d.lam})")
@@ -134,6 +138,8 @@ def _apply_flags(values: dict, args) -> dict:
     values["tensorboard"] = not args.no_tensorboard
     values["verbose"] = not args.quiet
     values["overwrite"] = args.overwrite
+    if args.rebin:
+        values["rebin"] = True
     return values
 
 

@@ -51,6 +51,7 @@ class TrainConfig:
     data: str = "digits"
     data_root: Optional[str] = None
     data_kwargs: dict = field(default_factory=dict)
+    rebin: bool = False               # event data: re-integrate the events into the run's longest latency in frames
     loss: str = "tet"
     lam: float = 0.05
     phi: float = 1.0

@@ -73,6 +73,30 @@ def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
     return models.get(cfg.model, **kw)
 
 
+def load_data(cfg: TrainConfig) -> DataBundle:
+    """The run's data set; with ``cfg.rebin`` an event set is built with one frame per step of the longest latency
+    the run trains or evaluates at (its events re-integrated into that many frames)."""
+    from ..data import DATASETS
+
+    kwargs = dict(cfg.data_kwargs)
+    if cfg.rebin:
+        if cfg.data in DATASETS and "T" not in inspect.signature(DATASETS[cfg.data]).parameters:
+            raise ValueError(f"rebin: {cfg.data} is not event data (it has no frames to re-integrate)")
+        kwargs["T"] = max(cfg.max_T(), cfg.eval_latency())
+    return get_dataset(cfg.data, cfg.data_root, **kwargs)
+
+
+def check_frames(cfg: TrainConfig, frames: int, name: str) -> None:
+    """Event samples ``[T0, C, H, W]``: the longest latency must use all T0 frames — a shorter one would train on
+    the first part of every recording only, a longer one has no data."""
+    longest = max(cfg.max_T(), cfg.eval_latency())
+    if longest != frames:
+        raise ValueError(f"T: the run's longest latency is {longest} (T={cfg.max_T()}, eval_T={cfg.eval_latency()}) "
+                         f"but {name} has {frames} frames per sample, which it would "
+                         f"{'cut to their first ' + str(longest) if longest < frames else 'not cover'}; pass --rebin "
+                         f"(rebin=True) to re-integrate each recording's events into {longest} frames, or -T {frames}")
+
+
 def pick_device(name: str, local_rank: int) -> torch.device:
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
@@ -151,15 +175,11 @@ class Trainer:
         self._claim_out_dir()
 
         torch.manual_seed(cfg.seed)
-        bundle = bundle if bundle is not None else get_dataset(cfg.data, cfg.data_root, **cfg.data_kwargs)
+        bundle = bundle if bundle is not None else load_data(cfg)
         self.bundle = dataclasses.replace(bundle, train=to_device(bundle.train, self.device),
                                           test=to_device(bundle.test, self.device))
-        if self.bundle.event:  # event samples [T0, C, H, W] fix the longest latency there is data for
-            frames = len(self.bundle.test[0][0])
-            if cfg.max_T() > frames:
-                raise ValueError(f"T: {cfg.max_T()} exceeds the {frames} frames per sample of {self.bundle.name}")
-            if self.eval_T > frames:
-                raise ValueError(f"eval_T: {self.eval_T} exceeds the {frames} frames per sample of {self.bundle.name}")
+        if self.bundle.event:
+            check_frames(cfg, len(self.bundle.test[0][0]), self.bundle.name)
         self.model = (model if model is not None else build_model(cfg, self.bundle)).to(self.device)
         self.net = self.model
         if self.ctx.enabled:
@@ -181,12 +201,14 @@ class Trainer:
 
     # ---- set-up -----------------------------------------------------------------------------------------------
     def _claim_out_dir(self) -> None:
-        """Refuse to start in a folder that holds another run, unless resuming that run or told to overwrite it
-        (then its files go first, so the folder never mixes two runs)."""
+        """Refuse to start in a folder that holds another run (a checkpoint or results), unless resuming that run
+        or told to overwrite it (then its files go first, so the folder never mixes two runs)."""
         cfg = self.cfg
         if not cfg.out_dir:
             return
         found = [f for f in RUN_FILES if os.path.exists(os.path.join(cfg.out_dir, f))]
+        if found == ["config.json"]:  # a run stopped before its first epoch ended: nothing trained to lose
+            found = []
         resuming_here = cfg.resume and os.path.realpath(os.path.dirname(os.path.abspath(
             checkpoint_path(cfg.resume, cfg.out_dir)))) == os.path.realpath(cfg.out_dir)
         if found and not resuming_here:
