@@ -73,7 +73,7 @@ def test_demo_compares_fixed_and_slt(tmp_path, capsys):
     (["train", "--tit", "2:3"], "T:epochs:lr"),
     (["train", "--resume", "/nonexistent/checkpoint.pt"], "no checkpoint"),
     (["train", "--data-arg", "novalue"], "KEY=VALUE"),
-    (["train", "--amp", "bf16", "--device", "cpu"], "amp: bf16 autocast is for CUDA"),
+    (["train", "--amp", "fp16", "--device", "cpu"], "amp: fp16 autocast is for CUDA"),
     (["train", "--batch-size", "0"], "batch_size: expected an integer >= 1"),
     (["demo", "-T", "0"], "T: expected an integer >= 1"),
     (["nosuchcommand"], "invalid choice"),
@@ -170,3 +170,40 @@ def test_the_run_folder_and_its_config_exist_from_the_start(tmp_path):
 def test_tit_with_T_or_epochs_is_an_error_not_a_silent_drop(tmp_path, capsys):
     assert cli.main(["train", "--tit", "1:1:0.01,2:1:0.01", "-T", "4", "--epochs", "3", "--out", str(tmp_path)]) == 2
     assert "--tit: sets T, epochs and lr per stage; drop -T, --epochs" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path):
+    import os
+    import signal
+    import time
+
+    from fastlif.train.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "fastlif", "train", "--data-arg", "train_limit=64",
+                             "--data-arg", "test_limit=16", "--batch-size", "32", "--epochs", "10000",
+                             "--threads", "1", "--no-tensorboard", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    while not (out / "checkpoint.pt").exists() and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert f"fastlif train --resume {out}" in stderr
+    assert "\r" not in stderr  # not a terminal: no progress bar, plain per-epoch lines
+    assert "fastlif train: digits_cnn (" in stdout and "run folder: " + str(out) in stdout  # start-of-run summary
+    assert "] epoch 1/10000" in stdout
+    assert load_checkpoint(out / "checkpoint.pt")["history"]  # intact, verified, at least one epoch
+
+
+def test_version():
+    import fastlif
+
+    done = subprocess.run([sys.executable, "-m", "fastlif", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"fastlif {fastlif.__version__}"
+
+
+def test_amp_bf16_runs_on_cpu(tmp_path):
+    assert cli.main(["train", *TINY, "-T", "1", "--amp", "bf16", "--device", "cpu", "--no-tensorboard",
+                     "--out", str(tmp_path)]) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import torch
 
@@ -84,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     g.add_argument("--batch-size", type=int, help=f"global mini-batch size (default {d.batch_size})")
     g.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
-    g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (CUDA only)")
+    g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (fp16 on CUDA only; bf16 also on CPU)")
     g.add_argument("--seed", type=int, help=f"default {d.seed}")
     # ACML'23 §5.2 recipe pieces
     g.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs at the start of the first stage")
@@ -170,6 +171,34 @@ def _resumed_config(args) -> TrainConfig:
     return asked.replace(resume=path)
 
 
+def start_summary(trainer) -> str:
+    """What is about to run, in one block: where, how big, on which data, backend and latency, written where."""
+    from .. import dispatch
+    from ..train.trainer import run_label
+
+    cfg, b = trainer.cfg, trainer.bundle
+    asked = (cfg.model_kwargs.get("neuron") or {}).get("backend", "auto")
+    try:
+        backend = dispatch.pick(asked, trainer.device, torch.float32)
+    except (ValueError, RuntimeError):
+        backend = asked
+    params = sum(p.numel() for p in trainer.model.parameters())
+    stages = " > ".join(f"T={s.T} for {s.epochs} epochs" for s in trainer.stages)
+    return (f"fastlif train: {cfg.model} ({params:,} parameters) on {trainer.device}, LIF backend {backend}\n"
+            f"  data {b.name}: {len(b.train)} training / {len(b.test)} test samples, batch {cfg.batch_size}\n"
+            f"  {run_label(cfg)}: {stages}, evaluated at t = 1..{trainer.eval_T}\n"
+            f"  run folder: {cfg.out_dir or '(none: nothing written)'}")
+
+
+def interrupted_message(trainer) -> str:
+    """Ctrl-C: the checkpoint of the last finished epoch is intact (written atomically); how to continue."""
+    done = trainer.global_epoch
+    if not trainer.cfg.out_dir or not trainer.history:
+        return "\ninterrupted before the first epoch ended: no checkpoint saved"
+    return (f"\ninterrupted: {os.path.join(trainer.cfg.out_dir, CHECKPOINT)} holds the run after epoch {done} "
+            f"(intact); continue with:\n  fastlif train --resume {trainer.cfg.out_dir}")
+
+
 def run(args) -> int:
     from ..train.trainer import Trainer
 
@@ -185,8 +214,15 @@ def run(args) -> int:
         trainer = Trainer(cfg)
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(str(e)) from e
+    if trainer.ctx.is_main and cfg.verbose:
+        print(start_summary(trainer), flush=True)
     try:
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except KeyboardInterrupt:
+            if trainer.ctx.is_main:
+                print(interrupted_message(trainer), file=sys.stderr, flush=True)
+            return 130  # the shell's status for a run stopped by SIGINT
         if trainer.ctx.is_main:
             print(f"\nTest accuracy at every latency t, last epoch (one forward pass at t = {cfg.eval_latency()}):")
             print(format_table({result.label: result.accuracy}))

@@ -166,8 +166,8 @@ class Trainer:
         want_cuda = cfg.device.startswith("cuda") or (cfg.device == "auto" and torch.cuda.is_available())
         self.ctx = init_distributed(want_cuda)
         self.device = pick_device(cfg.device, self.ctx.local_rank)
-        if cfg.amp != "none" and self.device.type != "cuda":
-            raise ValueError(f"amp: {cfg.amp} autocast is for CUDA devices; this run is on {self.device}")
+        if cfg.amp == "fp16" and self.device.type != "cuda":  # CPU autocast does bf16; fp16 needs a GradScaler
+            raise ValueError(f"amp: fp16 autocast is for CUDA devices (on {self.device}, use --amp bf16)")
         if cfg.batch_size % self.ctx.world_size:
             raise ValueError(f"batch_size: the global batch {cfg.batch_size} must divide evenly over "
                              f"{self.ctx.world_size} processes")
@@ -249,7 +249,7 @@ class Trainer:
     def _autocast(self):
         if self.cfg.amp == "none":
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
 
     # ---- training ---------------------------------------------------------------------------------------------
     def fit(self, max_epochs: Optional[int] = None) -> TrainResult:
@@ -489,7 +489,8 @@ def mixup_weight(alpha: float, generator: torch.Generator) -> Optional[float]:
 
 
 def _progress(enabled: bool, total: int, desc: str):
-    if not enabled:
+    """A tqdm bar on a terminal only: piped logs get the plain per-epoch lines, not carriage returns."""
+    if not enabled or not sys.stderr.isatty():
         return None
     from tqdm.auto import tqdm
 
