@@ -35,6 +35,15 @@ class LIFSequence(nn.Module):
         """Spikes ``s`` `[T, ...]`, or ``(s, h, u)`` with ``return_state``. ``v_init`` (`[...]`) starts this call
         from that membrane instead of the carried state or the layer's own ``v_init`` (a caller that hands the
         state on itself, like the mixer's window cell)."""
+        if isinstance(x, torch.Tensor) and x.dim() == 1:
+            raise ValueError(f"x: LIFSequence takes [T, ...] with at least one neuron dimension, got a 1-D tensor of "
+                             f"shape {tuple(x.shape)}, which would run as {x.shape[0]} steps of one neuron; "
+                             "for one step of N neurons pass x[None] ([1, N])")
+        if v_init is None and self.stateful and self.state is not None and isinstance(x, torch.Tensor) \
+                and self.state.shape != x.shape[1:]:
+            raise ValueError(f"x: this stateful LIFSequence carries the state of its previous call, shape "
+                             f"{tuple(self.state.shape)}, but x has {tuple(x.shape[1:])} per step (a new batch size?); "
+                             "call fastlif.reset_net(model) (or .reset_state()) before a new sequence")
         if v_init is not None:
             v0 = v_init
         else:

@@ -117,6 +117,7 @@ def test_resume_from_a_checkpoint_with_the_older_cosine_scheduler_state(tmp_path
     old = torch.optim.lr_scheduler.CosineAnnealingLR(first.optimizer, T_max=3)
     old.last_epoch = 1
     state["scheduler"] = old.state_dict()
+    state["format"] = 1  # as fastlif 0.1.0 wrote it: no checksum (loads with a warning)
     torch.save(state, tmp_path / "checkpoint.pt")
     resumed = Trainer(cfg.replace(resume="auto"), bundle=bundle)
     rows = resumed.fit().history

@@ -49,7 +49,8 @@ def compare(base: TrainConfig, out: str) -> dict:
     results = {}
     for latency in ("fixed", "slt"):
         folder = f"{latency}-{base.loss}"
-        cfg = base.replace(latency=latency, out_dir=os.path.join(out, folder))
+        # the demo's folders are its own output, remade on every demo run (a fresh comparison each time)
+        cfg = base.replace(latency=latency, out_dir=os.path.join(out, folder), overwrite=True)
         try:
             trainer = Trainer(cfg)
         except (ValueError, TypeError, FileNotFoundError) as e:

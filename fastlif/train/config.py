@@ -51,6 +51,7 @@ class TrainConfig:
     data: str = "digits"
     data_root: Optional[str] = None
     data_kwargs: dict = field(default_factory=dict)
+    rebin: bool = False               # event data: re-integrate the events into the run's longest latency in frames
     loss: str = "tet"
     lam: float = 0.05
     phi: float = 1.0
@@ -74,6 +75,7 @@ class TrainConfig:
     device: str = "auto"
     out_dir: Optional[str] = "runs/train"
     resume: Optional[str] = None
+    overwrite: bool = False           # replace the run already in out_dir (else starting there is an error)
     progress: bool = True
     tensorboard: bool = True
     workers: int = 0

@@ -51,6 +51,8 @@ def plot_latency(curves: Curves, path, title: str = "Accuracy vs inference laten
     for label, acc in curves.items():
         ax.plot(range(1, len(acc) + 1), [100 * a for a in acc], marker="o", label=label)
     ax.set_xlabel("inference latency t (time steps)")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # latencies are whole steps: no t = 2.5 tick
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
