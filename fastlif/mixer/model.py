@@ -22,6 +22,7 @@ from torch import nn
 
 from ..checks import check_int
 from ..nn.spiking_net import SpikingNet, neuron_options
+from ..nn.time_layout import FOLDED, ONCE, time_layout
 from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
@@ -181,8 +182,10 @@ class SpikingMixerNet(SpikingNet):
         steps, batch = x.shape[:2]
         if x.stride(0) == 0 and not (self.training and self.stochastic):
             # A static image repeated (a stride-0 view): without fresh random draws every step is the same pass.
-            return self.head(self.features(x[0])).unsqueeze(0).expand(steps, -1, -1)
-        return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
+            with time_layout(ONCE):
+                return self.head(self.features(x[0])).unsqueeze(0).expand(steps, -1, -1)
+        with time_layout(FOLDED):
+            return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
 
 
 def spiking_mixer(num_classes: int = 10, *, depth: int | None = None, synapse: str = "cnn", **options):
