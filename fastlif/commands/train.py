@@ -27,7 +27,7 @@ SMALL_DATA = ("digits", "event-digits")
 # TrainConfig fields that a flag of the same name sets directly
 _DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "latency", "optimizer", "lr",
            "momentum", "weight_decay", "schedule", "epochs", "batch_size", "grad_clip", "amp", "seed", "device",
-           "out_dir", "workers", "warmup_epochs", "warmup_lr", "mixup")
+           "out_dir", "workers", "warmup_epochs", "warmup_lr", "mixup", "lr_noise")
 
 
 def parse_stages(text: str):
@@ -91,6 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs at the start of the first stage")
     g.add_argument("--warmup-lr", type=float, help="learning rate the warm-up starts from (default 0)")
     g.add_argument("--mixup", type=float, help="mixup Beta(alpha, alpha) parameter (default 0: off)")
+    g.add_argument("--lr-noise", type=float, help="timm's learning-rate noise limit (default 0: off)")
     g = p.add_argument_group("run")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
     g.add_argument("--threads", type=int,

@@ -4,7 +4,7 @@ atomic checkpoints with exact resume, DDP.
 Reporting: fastlif's own figure is the last epoch's test accuracy; the TET and SLT scripts report the best test
 accuracy over epochs. Both are kept, labelled (``best_test_acc``/``best_epoch`` in metrics.csv, ``TrainResult``).
 Stages may each use their own optimiser, schedule and weight decay (TET's SGD-then-Adam TIT, ACML'23's fine-tune);
-warm-up and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
+warm-up, learning-rate noise and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
 
 Every random draw of a run derives from ``cfg.seed``: model initialisation from the global generator seeded once,
 and per epoch the data order (``DistributedSampler(seed)``), the augmentation and the SLT latencies from private
@@ -120,15 +120,30 @@ class LrFactor:
     epochs: int
     warmup_epochs: int = 0
     warmup_start: float = 0.0      # warmup_lr / lr
+    noise: float = 0.0             # lr_noise: the limit of the noise after the warm-up (0: none)
+    noise_seed: int = 0
 
     def __call__(self, e: int) -> float:
         if e < self.warmup_epochs:
             return self.warmup_start + e * (1.0 - self.warmup_start) / self.warmup_epochs
+        return self._schedule(e) * (1.0 + self._noise(e))
+
+    def _schedule(self, e: int) -> float:
         if self.schedule == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
         if self.schedule == "step":
             return 0.1 ** sum(e >= m for m in (self.epochs // 2, (3 * self.epochs) // 4))
         return 1.0
+
+    def _noise(self, e: int) -> float:
+        """timm's "normal" lr noise: N(0, 1) redrawn until within ±noise, from a generator seeded per epoch."""
+        if not self.noise:
+            return 0.0
+        g = torch.Generator().manual_seed(self.noise_seed + e)
+        while True:
+            n = torch.randn(1, generator=g).item()
+            if abs(n) < self.noise:
+                return n
 
 
 @dataclass
@@ -232,8 +247,9 @@ class Trainer:
             self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=wd)
         else:
             self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum, weight_decay=wd)
-        warmup = cfg.warmup_epochs if i == 0 else 0
-        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr)
+        warmup, noise = (cfg.warmup_epochs, cfg.lr_noise) if i == 0 else (0, 0.0)
+        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr,
+                          noise, cfg.seed)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
 
