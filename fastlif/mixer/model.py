@@ -99,9 +99,12 @@ class SpikingMixerNet(SpikingNet):
     comparison mixers (baselines.py); ``resmlp12`` and ``vit12`` build those networks.
     """
 
+    fixed_steps = False  # every frame is its own one-step pass: any number of frames is a sequence
+
     def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
                  patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
                  input_size: int | None = None, neuron=None, token_mixer: str = "spiking", membrane_map: bool = False,
+                 batch_first: bool = False,
                  **mixer_options):
         check_int("num_classes", num_classes)
         check_int("in_channels", in_channels)
@@ -133,7 +136,7 @@ class SpikingMixerNet(SpikingNet):
         else:  # no windows: one placeholder per block
             modes = [[None] * n for n in layers]
             input_size = None if input_size is None else check_int("input_size", input_size)
-        super().__init__(T, in_channels, input_size, neuron)
+        super().__init__(T, in_channels, input_size, neuron, batch_first)
         self.token_mixer = token_mixer
         self.membrane_map = membrane_map
         self.stochastic = token_mixer == "spiking" and mixer_options.get("encoding", "bernoulli") == "bernoulli"

@@ -43,6 +43,14 @@ def write_latency_csv(curves: Curves, path) -> str:
 
 def plot_latency(curves: Curves, path, title: str = "Accuracy vs inference latency") -> str:
     """PNG of test accuracy (%) against latency t, one line per run; ``path`` is returned."""
+    fig = latency_figure(curves, title)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def latency_figure(curves: Curves, title: str = "Accuracy vs inference latency"):
+    """The matplotlib Figure ``plot_latency`` saves."""
     _check(curves)
     from matplotlib.figure import Figure  # the object API: no pyplot, no GUI backend, safe in any process
 
@@ -58,6 +66,4 @@ def plot_latency(curves: Curves, path, title: str = "Accuracy vs inference laten
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path)
-    return path
+    return fig
