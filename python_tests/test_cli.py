@@ -51,18 +51,6 @@ def test_preset_with_overrides_and_tit(tmp_path, capsys):
     assert "TIT-SDT T=1>2" in capsys.readouterr().out
 
 
-def test_demo_compares_fixed_and_slt(tmp_path, capsys):
-    rc = cli.main(["demo", "--epochs", "1", "-T", "2", "--out", str(tmp_path), "--no-progress"])
-    assert rc == 0
-    printed = capsys.readouterr().out
-    assert "TET T=2" in printed and "SLT-TET T=2" in printed and "s/epoch" in printed
-    latency = read_csv(tmp_path / "latency.csv")
-    assert list(latency[0]) == ["t", "TET T=2", "SLT-TET T=2"] and len(latency) == 2
-    assert all(0.0 <= float(v) <= 1.0 for r in latency for k, v in r.items() if k != "t")
-    assert (tmp_path / "latency.png").exists()
-    assert (tmp_path / "fixed-tet" / "checkpoint.pt").exists() and (tmp_path / "slt-tet" / "metrics.csv").exists()
-
-
 @pytest.mark.parametrize("argv, message", [
     (["train", "--model", "nope"], "model: unknown model 'nope'"),
     (["train", "--loss", "mse"], "--loss: invalid choice"),
