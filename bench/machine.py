@@ -6,26 +6,16 @@ and still be told apart.
 from __future__ import annotations
 
 import os
-import platform
 import re
 from importlib import metadata
 
 import torch
 
+from fastlif.machine import cpu_model, describe  # noqa: F401  (describe: re-exported for the bench modules)
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_name(device: torch.device) -> str:
@@ -38,7 +28,7 @@ def machine_name(device: torch.device) -> str:
         return _slug(override)
     if device.type == "cuda":
         return _slug(torch.cuda.get_device_name(device))
-    return f"{_slug(_cpu_model())}-{os.cpu_count()}c"
+    return f"{_slug(cpu_model())}-{os.cpu_count()}c"
 
 
 def _version(dist: str) -> str:
@@ -62,21 +52,6 @@ def versions() -> dict[str, str]:
 def _fastlif_version() -> str:
     import fastlif
     return fastlif.__version__
-
-
-def describe(device: torch.device) -> str:
-    """One line naming the hardware, for plot titles and printed headers."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return (f"{_cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-            f"{_fastlif_isa()}")
-
-
-def _fastlif_isa() -> str:
-    """The instruction set fastlif's CPU kernels dispatched to, if the extension is there."""
-    import fastlif
-    isa = fastlif.cpu_isa()
-    return f", fastlif CPU kernels {isa}" if isa else ""
 
 
 def _status_kb(field: str) -> int | None:

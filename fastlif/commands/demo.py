@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 from ..losses import LOSSES
 from ..train.config import TrainConfig
+from ..machine import describe
 from .usage import UsageError, require_positive, set_threads
 
 # Embedded data the demo runs on without files -> dataset options for a run at up to T steps. The event digits are
@@ -58,18 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def machine() -> str:
-    """The CPU (or GPU) model, core count, torch version and threads: what the timings depend on."""
+    """The hardware and torch version: what the timings depend on."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return (f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} "
-            f"thread{'s' if torch.get_num_threads() != 1 else ''}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return f"{describe(device)}; torch {torch.__version__}"
 
 
 def _config(args) -> TrainConfig:
