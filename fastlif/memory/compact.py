@@ -65,6 +65,10 @@ def _view(t: torch.Tensor) -> tuple:
     return t.shape, t.stride(), t.storage_offset()
 
 
+def _as_view(whole: torch.Tensor, view: tuple) -> torch.Tensor:
+    return whole if _view(whole) == view else whole.as_strided(*view)
+
+
 class _Spikes:
     """A spike tensor that owns its storage, packed to bits the first time a layer saves (a view of) it."""
 
@@ -93,7 +97,7 @@ class _SpikeView:
         return [self.packed.data]
 
     def materialize(self) -> torch.Tensor:
-        return unpack_bits(self.packed).as_strided(*self.view)
+        return _as_view(unpack_bits(self.packed), self.view)
 
 
 class _NormCall:
@@ -149,7 +153,7 @@ class _Recompute:
         return [a for a in self.call.args if isinstance(a, torch.Tensor)]
 
     def materialize(self) -> torch.Tensor:
-        return self.call.run().as_strided(*self.view)
+        return _as_view(self.call.run(), self.view)
 
 
 class _Sum:
@@ -172,7 +176,9 @@ class _Sum:
         return self.a.kept() + self.b.kept()
 
     def materialize(self) -> torch.Tensor:
-        out = self.a.materialize() + self.b.materialize()
+        a, b = self.a.materialize(), self.b.materialize()
+        # a is a fresh tensor (recomputed or unpacked): adding into it saves allocating and faulting in another
+        out = a.add_(b) if (a.shape, a.stride()) == (self.shape, self.stride) else a + b
         if out.shape != self.shape or out.stride() != self.stride:
             raise RuntimeError("fastlif.memory: recomputing a residual add gave a different layout")
         return out
