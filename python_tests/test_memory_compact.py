@@ -61,10 +61,10 @@ def test_identical_gradients_bf16(case):
     _assert_identical(model, (torch.rand(shape) * 1.5).to(torch.bfloat16))
 
 
-def test_models_are_built_compact_and_keep_less():
+def test_models_are_built_with_the_switch_off_and_keep_less_with_it_on():
     torch.manual_seed(0)
     model = fastlif.models.vggsnn(T=2, input_size=16).train()
-    assert memory.is_compact(model)
+    assert not memory.is_compact(model) and not model.compact_by_default
     memory.compact(model, min_bytes=0)  # these test sizes are under the default MIN_BYTES
     x = torch.rand(2, 2, 2, 16, 16)
     exclude = [x, *model.parameters()]
@@ -75,7 +75,7 @@ def test_models_are_built_compact_and_keep_less():
 
 
 def test_switch_survives_deepcopy_and_leaves_the_state_dict_alone():
-    model = fastlif.models.digits_cnn()
+    model = memory.compact(fastlif.models.digits_cnn())
     keys = set(model.state_dict())
     clone = memory.compact(copy.deepcopy(model), False)
     assert memory.is_compact(model) and not memory.is_compact(clone)
@@ -203,7 +203,7 @@ def test_min_bytes_is_checked():
 
 
 def test_importing_memory_first_still_builds_models():
-    # fastlif.nn imports fastlif.memory (models are built compact) and fastlif.memory reads fastlif.nn's norms:
+    # fastlif.nn imports fastlif.memory (SpikingNet installs the switch) and fastlif.memory reads fastlif.nn's norms:
     # importing fastlif.memory first must not leave SpikingNet holding the submodule instead of the function
     code = "from fastlif import memory; import fastlif.models as m; m.get('digits_cnn'); print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -16,7 +16,8 @@ Inside ``compact_activations()`` every tensor a layer saves for its backward pas
 
 Recomputing runs the same kernels on the same input, so the gradients are bit-identical to those of an
 uncompressed run (python_tests/test_memory_compact.py checks every model family). ``compact(model)`` turns it on
-for every forward of a model (fastlif's models do it at construction; ``compact(model, False)`` turns it off).
+for every forward of a model (``compact(model, False)`` turns it off; fastlif's models are built with it off
+— see ``SpikingNet.compact_by_default`` for the measurement).
 """
 from __future__ import annotations
 

@@ -36,9 +36,16 @@ class SpikingNet(nn.Module, ABC):
     outputs `[T, B, classes]`. A static input reaches it as a stride-0 view along time, so a network whose steps
     are independent may compute one and expand it.
 
-    Training keeps spikes as bits and recomputes batch norms (``fastlif.memory.compact``, exact gradients);
-    ``fastlif.memory.compact(model, False)`` keeps every activation instead.
+    ``fastlif.memory.compact(model)`` makes training keep spikes as bits and recompute batch norms (a third of the
+    activation memory, exact gradients); off by default (``compact_by_default``).
     """
+
+    # Compaction on by default only where it makes the training step no slower. Measured on the one machine this
+    # project has timed (2 shared CPU cores, one torch thread, interleaved min of 9 steps, bench/memory.py), the
+    # compacted step was slower for every model: resnet19 +2 % CPU time (+7 % wall), vggsnn +1 % (between -1 and
+    # +2 % over three runs), the tiny window SNN +9 % (hook overhead: its tensors are under MIN_BYTES). A model
+    # measured no slower (say on a GPU) sets this True.
+    compact_by_default = False
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
         super().__init__()
@@ -46,7 +53,7 @@ class SpikingNet(nn.Module, ABC):
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
-        compact(self)
+        compact(self, self.compact_by_default)  # installs the switch, so compact(model) only flips it
 
     def spiking(self) -> LIFSequence:
         """A fresh neuron layer with the model's options (one per layer, so hooks can count spikes per layer)."""
