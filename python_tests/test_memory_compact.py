@@ -208,3 +208,16 @@ def test_importing_memory_first_still_builds_models():
     code = "from fastlif import memory; import fastlif.models as m; m.get('digits_cnn'); print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_tebn_keeps_nothing_full_size_for_its_step_scale():
+    # TEBN's y * p[t] saves the shared BN's output y: recomputed like a norm's output, so TEBN keeps what tdBN does
+    # plus its per-step scale (T floats)
+    torch.manual_seed(0)
+    x = torch.rand(3, 2, 4, 5, 5)
+    saved = {}
+    for norm in ("tdbn", "tebn"):
+        layer = nn.Sequential(fastlif.nn.make_norm(norm, 4, steps=3), fastlif.LIFSequence())
+        with memory.compact_activations(min_bytes=0):
+            saved[norm] = memory.saved_bytes(lambda: layer(x), [x, *layer.parameters()])
+    assert saved["tebn"] - saved["tdbn"] <= 3 * 4

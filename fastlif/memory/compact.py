@@ -104,8 +104,9 @@ class _SpikeView:
 class _NormCall:
     """One forward call of a norm module: enough to run it again exactly."""
 
-    def __init__(self, module: nn.Module, args: tuple, output: torch.Tensor):
+    def __init__(self, module: nn.Module, args: tuple, output: torch.Tensor, forward=None):
         self.module, self.args = module, args
+        self.forward = module.forward if forward is None else forward
         self.training = module.training
         self.device_type = output.device.type
         self.autocast = (torch.is_autocast_enabled(self.device_type), torch.get_autocast_dtype(self.device_type))
@@ -134,7 +135,7 @@ class _NormCall:
         try:
             self.module.train(self.training)
             with torch.no_grad(), torch.autocast(self.device_type, dtype=self.autocast[1], enabled=self.autocast[0]):
-                out = self.module.forward(*self.args)
+                out = self.forward(*self.args)
         finally:
             self.module.train(was_training)
             for b, saved in zip(self.module.buffers(), buffers):
@@ -202,10 +203,14 @@ class _Session:
             s = output[0] if isinstance(output, tuple) else output
             if isinstance(s, torch.Tensor) and s.is_floating_point() and self._large(s) and _owns_storage(s):
                 self.known[_storage(s)] = _Spikes(s)
-        elif (isinstance(module, _norm_types()) and isinstance(output, torch.Tensor) and output.is_floating_point()
-              and len(args) == 1 and isinstance(args[0], torch.Tensor) and self._large(output)
-              and _owns_storage(output if output._base is None else output._base)):
-            self.known[_storage(output)] = _NormCall(module, args, output)
+        elif (isinstance(module, _norm_types()) and isinstance(output, torch.Tensor) and len(args) == 1
+              and isinstance(args[0], torch.Tensor)):
+            self.add_norm(module, args, output, None)
+
+    def add_norm(self, module: nn.Module, args: tuple, output: torch.Tensor, forward) -> None:
+        if (output.is_floating_point() and self._large(output)
+                and _owns_storage(output if output._base is None else output._base)):
+            self.known[_storage(output)] = _NormCall(module, args, output, forward)
 
     def add_sum(self, a, b, out: torch.Tensor) -> None:
         if self._large(out) and _owns_storage(out):
@@ -286,6 +291,16 @@ def compact_activations(enabled: bool = True, *, min_bytes: int = MIN_BYTES):
             if _hook_users == 0:
                 _hook_handle.remove()
                 _hook_handle = None
+
+
+def recomputable(module: nn.Module, x: torch.Tensor, output: torch.Tensor, forward) -> torch.Tensor:
+    """Returns ``output``, which is ``forward(x)``, a norm computed inside ``module`` (e.g. TEBN's shared BN before
+    its per-step scale); inside ``compact_activations()`` a layer that saves it keeps nothing of its own: it is run
+    again from ``x`` in backward, as a norm module's output is."""
+    session = _session()
+    if session is not None and torch.is_grad_enabled() and isinstance(output, torch.Tensor):
+        session.add_norm(module, (x,), output, forward)
+    return output
 
 
 def residual_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
