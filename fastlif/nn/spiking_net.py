@@ -40,11 +40,11 @@ class SpikingNet(nn.Module, ABC):
     activation memory, exact gradients); off by default (``compact_by_default``).
     """
 
-    # Compaction on by default only where it makes the training step no slower. Measured on the one machine this
-    # project has timed (2 shared CPU cores, one torch thread, interleaved min of 9 steps, bench/memory.py), the
-    # compacted step was slower for every model: resnet19 +2 % CPU time (+7 % wall), vggsnn +1 % (between -1 and
-    # +2 % over three runs), the tiny window SNN +9 % (hook overhead: its tensors are under MIN_BYTES). A model
-    # measured no slower (say on a GPU) sets this True.
+    # Compaction on by default only where it makes the training step no slower. On the one machine timed (2 shared
+    # CPU cores, one torch thread, bench/results/amd-epyc-2c/memory.csv, variants interleaved) the compacted step
+    # was slower for every model, p20 over p20: resnet19 1.16x, vggsnn 1.06x (median 0.95x), the tiny window SNN
+    # 1.06x (the hooks alone: its tensors are under MIN_BYTES); min-of-9 CPU time in a separate check: resnet19
+    # +2 %, vggsnn -1..+2 %. A model measured no slower (say on a GPU) sets this True.
     compact_by_default = False
 
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None):
