@@ -17,14 +17,20 @@ Counting is per forward pass of the model: a layer called several times in one p
 windows of a window cell) adds up the non-zero inputs and MACs of every call, and the pass adds its batch size B —
 read from the model's output ``[T, B, ...]`` (the fastlif model contract) — once to the samples seen.
 
-Time: a layer's input is read as time-major with time folded into the batch, ``[T·B, ...]`` (as
-``x.flatten(0, 1)`` makes), or as ``[T, B, ...]``; both give counts for every step, so one pass of T steps gives the
-numbers for every latency t ≤ T (the networks are causal: their first t steps are a t-step run). A layer that ran
-on ``[B, ...]`` inside a T-step pass computed once what every step uses — the first conv of a direct-encoded
-static input, run once on the stride-0 input (``fastlif.nn.fold``): it is charged at every step, as SPEC §8's
-``MAC(first layer) × T`` and the TET/SLT code, which convolve the repeated input at each of the T steps. Only when
-the whole pass ran once — the model's output itself is expanded over T (stride 0), a one-step network evaluated
-once — is its cost charged to step 1, the same at every latency. Counts are per sample, averaged over all samples.
+Time: the code that calls a layer declares the layout of its input (``fastlif.nn.time_layout``): "folded"
+``[T·B, ...]`` (time-major, as ``x.flatten(0, 1)`` makes; ``TimeFolded``, ``seq_apply``) or "sequence" ``[T, B, ...]``
+(``Readout``) give counts for every step, so one pass of T steps gives the numbers for every latency t ≤ T (the
+networks are causal: their first t steps are a t-step run). "shared" ``[B, ...]`` is a layer computed once for what
+every step uses — the first conv of a direct-encoded static input, run once on the stride-0 input (``seq_apply``):
+it is charged at every step, as SPEC §8's ``MAC(first layer) × T`` and the TET/SLT code, which convolve the
+repeated input at each of the T steps. "once" ``[B, ...]`` is a layer of a pass that is itself one step evaluated
+once (the window SNN on a static input without random draws, its output expanded over T): charged to step 1, the
+same at every latency. Counts are per sample, averaged over all samples.
+
+A layer of a model that declares nothing is read by its input's leading dims, B being the batch of the model's
+output: ``T·B`` is "folded"; when the model's output is expanded over T (stride 0, so the pass ran once) ``B`` is
+"once"; ``(T, B)`` is "sequence"; ``B`` is "shared". Where T = B > 1 an input ``[T, B, ...]`` could equally be a
+"shared" ``[B, B, ...]``: that is a ValueError asking for a declaration, never a guess.
 
 Any non-zero input counts as one event — for average-pooled spikes (values k/4) that is one accumulate of a scaled
 weight. Element-wise work (normalisation, neuron updates, gate non-linearities) is not counted, as in the papers.
@@ -39,6 +45,7 @@ import torch
 from torch import nn
 
 from .checks import check_int
+from .nn.time_layout import FOLDED, ONCE, SEQUENCE, SHARED, current_time_layout
 
 __all__ = ["E_AC_PJ", "E_MAC_PJ", "E_SOP_NEURO_PJ", "LayerCount", "EnergyReport", "SOPCounter", "FiringRateMonitor"]
 
@@ -173,44 +180,27 @@ class _Call:
     nonzeros: torch.Tensor            # [d0] or [d0, d1]: non-zero inputs summed over the rest
     macs: float
     state_macs: float
+    layout: Optional[str]             # the declared time layout (fastlif.nn.time_layout), None if undeclared
 
 
-class SOPCounter:
-    """Context manager counting SOPs and MACs of ``model``'s conv/linear/recurrent layers over the passes inside.
+# What each time layout looks like, for the messages.
+_FORMS = {FOLDED: "[T*B, ...]", SEQUENCE: "[T, B, ...]", SHARED: "[B, ...]", ONCE: "[B, ...]"}
 
-    ``T`` is the number of time steps of each pass; the model's output must be ``[T, B, ...]``. ``mac_layers``
-    names the layers with real-valued input, counted as MACs; by default the first counted layer that runs.
-    ``report()`` gives per-sample SOPs, MACs and energies at every latency t ≤ T.
 
-        with SOPCounter(model, T=10) as c:
-            model(x)
-        print(c.report().energy_pj)
-    """
+class _LayerHooks:
+    """Context manager: a forward hook on each of ``model``'s layers of ``layer_types``, removed on exit; every call
+    of one goes to ``self._record(name, module, inputs, output)``."""
 
-    def __init__(self, model: nn.Module, T: int, mac_layers: Optional[Iterable[str]] = None):
+    def __init__(self, model: nn.Module, layer_types: tuple, missing: str):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
-        check_int("T", T)
-        self.model, self.T = model, T
-        self.counts: dict[str, LayerCount] = {}
-        named = {name: m for name, m in model.named_modules() if isinstance(m, _COUNTED)}
-        if not named:
-            raise ValueError("model: has no Conv1d/2d/3d, Linear or RNN/GRU/LSTM layer to count")
-        self._modules = named
-        if isinstance(mac_layers, str):
-            raise TypeError(f"mac_layers: expected an iterable of layer names, got the string {mac_layers!r}")
-        self._mac = None if mac_layers is None else set(mac_layers)
-        if self._mac is not None:
-            unknown = self._mac - set(named)
-            if unknown:
-                raise ValueError(f"mac_layers: {sorted(unknown)} are not conv/linear/recurrent layers of the model")
+        self.model = model
+        self._modules = {name: m for name, m in model.named_modules() if isinstance(m, layer_types)}
+        if not self._modules:
+            raise ValueError(f"model: has no {missing}")
         self._handles = []
-        self._pass: Optional[dict] = None   # name -> [_Call] of the pass running now, None outside a pass
-        self._depth = 0                     # the model's forward re-entered (nested calls of the root)
 
-    def __enter__(self) -> "SOPCounter":
-        self._handles.append(self.model.register_forward_pre_hook(self._begin_pass))
-        self._handles.append(self.model.register_forward_hook(self._end_pass, always_call=True))
+    def __enter__(self):
         for name, m in self._modules.items():
             self._handles.append(m.register_forward_hook(self._hook(name)))
         return self
@@ -219,6 +209,49 @@ class SOPCounter:
         for h in self._handles:
             h.remove()
         self._handles.clear()
+
+    def _hook(self, name: str):
+        def hook(module, inputs, output):
+            self._record(name, module, inputs, output)
+        return hook
+
+
+class SOPCounter(_LayerHooks):
+    """Context manager counting SOPs and MACs of ``model``'s conv/linear/recurrent layers over the passes inside.
+
+    ``T`` is the number of time steps of each pass; the model's output must be ``[T, B, ...]``. ``mac_layers``
+    names the layers with real-valued input, counted as MACs; by default the first counted layer that runs.
+    Each layer's time layout is the one declared around its call (``fastlif.nn.time_layout``; every fastlif model
+    declares its own), else read from its input's shape by the rule of the module docstring.
+    ``report()`` gives per-sample SOPs, MACs and energies at every latency t ≤ T.
+
+        with SOPCounter(model, T=10) as c:
+            model(x)
+        print(c.report().energy_pj)
+    """
+
+    def __init__(self, model: nn.Module, T: int, mac_layers: Optional[Iterable[str]] = None):
+        super().__init__(model, _COUNTED, "Conv1d/2d/3d, Linear or RNN/GRU/LSTM layer to count")
+        check_int("T", T)
+        self.T = T
+        self.counts: dict[str, LayerCount] = {}
+        if isinstance(mac_layers, str):
+            raise TypeError(f"mac_layers: expected an iterable of layer names, got the string {mac_layers!r}")
+        self._mac = None if mac_layers is None else set(mac_layers)
+        if self._mac is not None:
+            unknown = self._mac - set(self._modules)
+            if unknown:
+                raise ValueError(f"mac_layers: {sorted(unknown)} are not conv/linear/recurrent layers of the model")
+        self._pass: Optional[dict] = None   # name -> [_Call] of the pass running now, None outside a pass
+        self._depth = 0                     # the model's forward re-entered (nested calls of the root)
+
+    def __enter__(self) -> "SOPCounter":
+        self._handles.append(self.model.register_forward_pre_hook(self._begin_pass))
+        self._handles.append(self.model.register_forward_hook(self._end_pass, always_call=True))
+        return super().__enter__()
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
         self._pass, self._depth = None, 0
 
     def _begin_pass(self, module, args) -> None:
@@ -239,10 +272,8 @@ class SOPCounter:
             raise ValueError(f"model: output {shape} is not [T, B, ...] with T = {self.T}; the counter reads the "
                              "batch size from it (run the model for T steps)")
         batch = out.shape[1]
-        # An output expanded over T (stride 0) was computed once for all steps: where T = B makes an input both
-        # [T, B, ...] and [B, ...], it is then read as [B, ...].
-        once = out.stride(0) == 0 and self.T > 1
-        per_step = {name: [self._split_steps(name, c, batch, once) for c in layer_calls]
+        ran_once = out.stride(0) == 0 and self.T > 1     # an output expanded over T was computed once
+        per_step = {name: [self._split_steps(name, c, batch, ran_once) for c in layer_calls]
                     for name, layer_calls in calls.items()}
         for name, parts in per_step.items():     # all calls checked before any count changes
             lc = self.counts[name]
@@ -252,30 +283,50 @@ class SOPCounter:
                 lc.state_macs += state_macs
             lc.samples += batch
 
-    def _split_steps(self, name: str, call: _Call, batch: int, once: bool):
-        """``[T]`` non-zero inputs, MACs and state MACs of one call, summed over the batch, per step."""
-        T, nz, shape = self.T, call.nonzeros, call.shape
-        zeros = _steps(T)
-        if shape[0] == T * batch:                                       # [T·B, ...], time-major
-            return nz.reshape(T, -1).sum(1), zeros + call.macs / T, zeros + call.state_macs / T
-        if nz.dim() == 2 and shape[0] == T and shape[1] == batch and not (once and shape[0] == batch):
-            return nz.sum(1), zeros + call.macs / T, zeros + call.state_macs / T       # [T, B, ...]
-        if shape[0] == batch:                                           # [B, ...]: one pass for all steps
-            # A shortcut of the implementation, not of the network: each step uses this result, so each step is
-            # charged for it — unless the whole network ran once (``once``), then it is a one-pass cost.
-            steps = _steps(T)
-            if once:
-                steps[0] = 1.0
-            else:
-                steps += 1.0
-            return steps * nz.sum(), steps * call.macs, steps * call.state_macs
-        raise ValueError(f"{name}: input {shape} is none of [T*B, ...], [T, B, ...] or [B, ...] for T = {T} and "
-                         f"B = {batch} (the batch of the model's output)")
+    def _fits(self, layout: str, call: _Call, batch: int) -> bool:
+        shape = call.shape
+        if layout == FOLDED:
+            return shape[0] == self.T * batch
+        if layout == SEQUENCE:
+            return call.nonzeros.dim() == 2 and shape[:2] == (self.T, batch)
+        return shape[0] == batch
 
-    def _hook(self, name: str):
-        def hook(module, inputs, output):
-            self._record(name, module, inputs[0], output)
-        return hook
+    def _undeclared_layout(self, name: str, call: _Call, batch: int, ran_once: bool) -> str:
+        """The layout of an undeclared call, by the rule of the module docstring."""
+        if self._fits(FOLDED, call, batch):
+            return FOLDED
+        if ran_once and self._fits(ONCE, call, batch):
+            return ONCE
+        if self._fits(SEQUENCE, call, batch):
+            if self.T > 1 and self._fits(SHARED, call, batch):
+                raise ValueError(
+                    f"{name}: input {call.shape} could be [T, B, ...] or [B, ...] (T = B = {batch}); declare the "
+                    "layout the layer is called with, e.g. `with fastlif.nn.time_layout(\"sequence\"): "
+                    "layer(x)` (or \"shared\" for one result every step uses; see fastlif.nn.time_layout)")
+            return SEQUENCE
+        if self._fits(SHARED, call, batch):
+            return SHARED
+        raise ValueError(f"{name}: input {call.shape} is none of [T*B, ...], [T, B, ...] or [B, ...] for T = "
+                         f"{self.T} and B = {batch} (the batch of the model's output)")
+
+    def _split_steps(self, name: str, call: _Call, batch: int, ran_once: bool):
+        """``[T]`` non-zero inputs, MACs and state MACs of one call, summed over the batch, per step."""
+        layout = call.layout or self._undeclared_layout(name, call, batch, ran_once)
+        if not self._fits(layout, call, batch):
+            raise ValueError(f"{name}: input {call.shape} was declared {layout!r}, {_FORMS[layout]}, but is not "
+                             f"that for T = {self.T} and B = {batch} (the batch of the model's output)")
+        T, nz = self.T, call.nonzeros
+        if layout in (FOLDED, SEQUENCE):
+            per_step = nz.reshape(T, -1).sum(1) if layout == FOLDED else nz.sum(1)
+            return per_step, _steps(T) + call.macs / T, _steps(T) + call.state_macs / T
+        # One result for all steps. "shared" is a shortcut of the implementation, not of the network: each step
+        # uses the result, so each step is charged for it; "once" is a one-step network, charged once.
+        steps = _steps(T)
+        if layout == ONCE:
+            steps[0] = 1.0
+        else:
+            steps += 1.0
+        return steps * nz.sum(), steps * call.macs, steps * call.state_macs
 
     def _layer_count(self, name: str, m: nn.Module) -> LayerCount:
         lc = self.counts.get(name)
@@ -289,7 +340,8 @@ class SOPCounter:
                                                 macs=_steps(T), state_macs=_steps(T))
         return lc
 
-    def _record(self, name: str, m: nn.Module, x, out) -> None:
+    def _record(self, name: str, m: nn.Module, inputs, out) -> None:
+        x = inputs[0]
         if self._pass is None:
             raise ValueError(f"{name}: ran outside a forward of the model given to SOPCounter; the counts are per "
                              "pass of that model, so call the model itself inside the `with` block")
@@ -322,7 +374,8 @@ class SOPCounter:
             nonzeros = nonzero.reshape(*x.shape[:keep], -1).sum(-1).to(torch.float64).cpu()
             if lc.binary_input and bool((nonzero & (x != 1)).any()):
                 lc.binary_input = False
-        self._pass.setdefault(name, []).append(_Call(tuple(x.shape), nonzeros, float(macs), float(state)))
+        call = _Call(tuple(x.shape), nonzeros, float(macs), float(state), current_time_layout())
+        self._pass.setdefault(name, []).append(call)
 
     def report(self) -> EnergyReport:
         layers = list(self.counts.values())
@@ -334,7 +387,7 @@ class SOPCounter:
         return EnergyReport(self.T, layers, sops, macs, float(ann))
 
 
-class FiringRateMonitor:
+class FiringRateMonitor(_LayerHooks):
     """Context manager recording, per spiking layer, the firing rate at each time step and the histogram of
     per-neuron spike counts over the T steps of a pass.
 
@@ -348,36 +401,17 @@ class FiringRateMonitor:
     """
 
     def __init__(self, model: nn.Module, layer_types=None):
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
         if layer_types is None:
             from .neuron import LIFSequence
             layer_types = (LIFSequence,)
-        self._modules = {name: m for name, m in model.named_modules() if isinstance(m, tuple(layer_types))}
-        if not self._modules:
-            raise ValueError(f"model: has no spiking layer of type {[t.__name__ for t in layer_types]}")
+        layer_types = tuple(layer_types)
+        super().__init__(model, layer_types, f"spiking layer of type {[t.__name__ for t in layer_types]}")
         self._spikes: dict[str, torch.Tensor] = {}   # [T] spike sums per step
         self._neurons: dict[str, torch.Tensor] = {}  # [T] neuron-samples seen per step
         self._hist: dict[tuple, torch.Tensor] = {}   # (name, T) -> [T+1] neuron-samples with k spikes
-        self._handles = []
 
-    def __enter__(self) -> "FiringRateMonitor":
-        for name, m in self._modules.items():
-            self._handles.append(m.register_forward_hook(self._hook(name)))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-
-    def _hook(self, name: str):
-        def hook(module, inputs, output):
-            s = output[0] if isinstance(output, (tuple, list)) else output
-            self._record(name, s.detach())
-        return hook
-
-    def _record(self, name: str, s: torch.Tensor) -> None:
+    def _record(self, name: str, module, inputs, output) -> None:
+        s = (output[0] if isinstance(output, (tuple, list)) else output).detach()
         T = s.shape[0]
         per_step = s.reshape(T, -1).to(torch.float64)
         spikes = _grow(self._spikes.get(name, torch.zeros(0, dtype=torch.float64)), T)

@@ -21,6 +21,7 @@ from typing import Callable, Optional
 import torch
 
 from .config import LifConfig, state_dtype
+from .layout import dense_extent
 
 try:
     from . import _C  # noqa: F401  (importing it registers the ops)
@@ -47,25 +48,12 @@ def cpu_isa() -> Optional[str]:
 
 # ---- layout ----
 
-def _dense_inner(sizes, strides) -> Optional[int]:
-    """N if the dims (sizes, strides) fill exactly N consecutive elements in some order, else None. Written as a
-    search for the next stride rather than a sort, which torch.compile cannot trace on symbolic strides."""
-    remaining = [(size, stride) for size, stride in zip(sizes, strides) if size != 1]
-    expected = 1
-    while remaining:
-        nxt = next((i for i, (_, stride) in enumerate(remaining) if stride == expected), None)
-        if nxt is None:
-            return None
-        expected *= remaining.pop(nxt)[0]
-    return expected
-
-
 def time_major_dense(x: torch.Tensor) -> bool:
     """Dense with time outermost: each time step's neurons fill N consecutive elements (csrc/lif_ops.cpp checks
     the same). An empty tensor has no memory to walk, so any strides do."""
     if x.numel() == 0 or x.is_contiguous():
         return x.dim() >= 1
-    n = _dense_inner(x.shape[1:], x.stride()[1:])
+    n = dense_extent(x.shape[1:], x.stride()[1:])
     return n is not None and (x.shape[0] <= 1 or x.stride(0) == n)
 
 

@@ -45,6 +45,8 @@ def run(x, v_init, cfg: LifConfig, return_state: bool, want_h: bool = True):
         s_r = s.detach() if cfg.detach_reset else s
         if cfg.reset == "hard":
             u = h * (1 - s_r) + cfg.v_reset * s_r
+            # h = +inf fires and makes +inf·0 = NaN above; the kernels' select (csrc/lif_math.h reset()) gives v_reset
+            u = torch.where(torch.isposinf(h), cfg.v_reset, u)
         else:
             u = h - cfg.threshold * s_r
         spikes.append(s)

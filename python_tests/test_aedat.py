@@ -100,3 +100,15 @@ def test_aedat31_needs_its_header(tmp_path):
     f.write_bytes(aedat31_packet(1, [1], [1]))
     with pytest.raises(ValueError, match="raw.aedat.*AEDAT 3"):
         read_aedat31(f)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (bytes(range(256)) * 16, "not an AEDAT 2.0 file"),  # headerless bytes: not 512 garbage events
+    (AEDAT2_HEADER, "an AEDAT 2.0 header without events"),
+])
+def test_aedat2_empty_or_headerless_file_is_an_error_naming_it(tmp_path, content, message):
+    f = tmp_path / "cifar10_cat_7.aedat"
+    f.write_bytes(content)
+    with pytest.raises(ValueError, match=f"cifar10_cat_7.aedat: {message}"):
+        read_aedat2(f)

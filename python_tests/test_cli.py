@@ -42,24 +42,13 @@ def test_train_end_to_end(tmp_path, capsys):
 
 
 def test_preset_with_overrides_and_tit(tmp_path, capsys):
-    rc = cli.main(["train", "--preset", "digits", *TINY, "--tit", "1:1:0.01,2:1:0.001", "--loss", "sdt",
+    no_epochs = [a for i, a in enumerate(TINY) if "--epochs" not in TINY[max(i - 1, 0):i + 1]]
+    rc = cli.main(["train", "--preset", "digits", *no_epochs, "--tit", "1:1:0.01,2:1:0.001", "--loss", "sdt",
                    "--out", str(tmp_path), "--quiet"])
     assert rc == 0
     rows = read_csv(tmp_path / "metrics.csv")
     assert [r["T"] for r in rows] == ["1", "2"] and [float(r["lr"]) for r in rows] == [0.01, 0.001]
     assert "TIT-SDT T=1>2" in capsys.readouterr().out
-
-
-def test_demo_compares_fixed_and_slt(tmp_path, capsys):
-    rc = cli.main(["demo", "--epochs", "1", "-T", "2", "--out", str(tmp_path), "--no-progress"])
-    assert rc == 0
-    printed = capsys.readouterr().out
-    assert "TET T=2" in printed and "SLT-TET T=2" in printed and "s/epoch" in printed
-    latency = read_csv(tmp_path / "latency.csv")
-    assert list(latency[0]) == ["t", "TET T=2", "SLT-TET T=2"] and len(latency) == 2
-    assert all(0.0 <= float(v) <= 1.0 for r in latency for k, v in r.items() if k != "t")
-    assert (tmp_path / "latency.png").exists()
-    assert (tmp_path / "fixed-tet" / "checkpoint.pt").exists() and (tmp_path / "slt-tet" / "metrics.csv").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -72,7 +61,7 @@ def test_demo_compares_fixed_and_slt(tmp_path, capsys):
     (["train", "--tit", "2:3"], "T:epochs:lr"),
     (["train", "--resume", "/nonexistent/checkpoint.pt"], "no checkpoint"),
     (["train", "--data-arg", "novalue"], "KEY=VALUE"),
-    (["train", "--amp", "bf16", "--device", "cpu"], "amp: bf16 autocast is for CUDA"),
+    (["train", "--amp", "fp16", "--device", "cpu"], "amp: fp16 autocast is for CUDA"),
     (["train", "--batch-size", "0"], "batch_size: expected an integer >= 1"),
     (["demo", "-T", "0"], "T: expected an integer >= 1"),
     (["nosuchcommand"], "invalid choice"),
@@ -123,3 +112,86 @@ def test_the_library_never_imports_the_command_line():
             if any(n.split(".")[-1] in ("commands", "cli") or ".commands" in f".{n}" for n in names):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_named(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["--data-arg", "train_limit=64", "--data-arg", "test_limit=16", "--batch-size", "32", "--no-progress",
+            "--threads", "1", "--no-tensorboard", "-T", "2"]
+    assert cli.main(["train", *base, "--epochs", "1", "--out", str(out)]) == 0
+    assert len(read_csv(out / "metrics.csv")) == 1
+    assert cli.main(["train", "--resume", str(out), "--epochs", "3", "--no-progress", "--workers", "0"]) == 0
+    rows = read_csv(out / "metrics.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(out), "--lr", "0.5", "-T", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume: the run was trained with --lr 0.01, not 0.5" in err and "-T" not in err.split(";")[0]
+    assert cli.main(["train", "--resume", str(out), "--epochs", "2"]) == 2
+    assert "epochs: the checkpoint has trained 3 epochs already" in capsys.readouterr().err
+
+
+def test_a_run_never_overwrites_another_unless_told(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--data-arg", "train_limit=32", "--data-arg", "test_limit=16", "--batch-size", "32",
+            "--no-progress", "--threads", "1", "--no-tensorboard", "-T", "1", "--epochs", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    assert cli.main([*argv, "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err
+    assert (out / "checkpoint.pt").read_bytes() == before
+    assert cli.main([*argv, "--seed", "3", "--overwrite"]) == 0
+    assert (out / "checkpoint.pt").read_bytes() != before
+
+
+def test_the_run_folder_and_its_config_exist_from_the_start(tmp_path):
+    from fastlif.train import TrainConfig, Trainer
+
+    out = tmp_path / "run"
+    trainer = Trainer(TrainConfig(data_kwargs={"train_limit": 32, "test_limit": 16}, epochs=1, out_dir=str(out),
+                                  progress=False, verbose=False, tensorboard=False))
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]  # before any epoch
+    trainer.close()
+
+
+def test_tit_with_T_or_epochs_is_an_error_not_a_silent_drop(tmp_path, capsys):
+    assert cli.main(["train", "--tit", "1:1:0.01,2:1:0.01", "-T", "4", "--epochs", "3", "--out", str(tmp_path)]) == 2
+    assert "--tit: sets T, epochs and lr per stage; drop -T, --epochs" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path):
+    import os
+    import signal
+    import time
+
+    from fastlif.train.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "fastlif", "train", "--data-arg", "train_limit=64",
+                             "--data-arg", "test_limit=16", "--batch-size", "32", "--epochs", "10000",
+                             "--threads", "1", "--no-tensorboard", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    while not (out / "checkpoint.pt").exists() and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert f"fastlif train --resume {out}" in stderr
+    assert "\r" not in stderr  # not a terminal: no progress bar, plain per-epoch lines
+    assert "fastlif train: digits_cnn (" in stdout and "run folder: " + str(out) in stdout  # start-of-run summary
+    assert "] epoch 1/10000" in stdout
+    assert load_checkpoint(out / "checkpoint.pt")["history"]  # intact, verified, at least one epoch
+
+
+def test_version():
+    import fastlif
+
+    done = subprocess.run([sys.executable, "-m", "fastlif", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"fastlif {fastlif.__version__}"
+
+
+def test_amp_bf16_runs_on_cpu(tmp_path):
+    assert cli.main(["train", *TINY, "-T", "1", "--amp", "bf16", "--device", "cpu", "--no-tensorboard",
+                     "--out", str(tmp_path)]) == 0

@@ -411,3 +411,70 @@ def test_a_failed_pass_counts_nothing_and_the_next_pass_counts():
     r = c.report()
     assert r.layers[1].samples == 2
     assert r.sops.tolist() == [5.0, 15.0, 20.0]     # as test_two_layer_linear_net_exact_counts
+
+
+class SharedTokens(nn.Module):
+    """A per-token Linear on a direct-encoded [B, H, F] input through ``seq_apply``: it runs once on [B, H, F] for
+    all T steps, then a LIF and the readout. With T = B = H the first input is both [T, B, F] and [B, H, F]."""
+
+    def __init__(self, T):
+        super().__init__()
+        from fastlif.nn import Readout
+        self.T, self.fc = T, nn.Linear(2, 3, bias=False)
+        self.lif, self.readout = LIFSequence(), Readout(3 * 3, 2)
+        with torch.no_grad():
+            self.fc.weight.fill_(1.0)
+
+    def forward(self, x):
+        from fastlif.nn import direct_encode, seq_apply
+        return self.readout(self.lif(seq_apply(self.fc, direct_encode(x, self.T))))
+
+
+def test_layer_run_once_on_tokens_with_t_equal_b_is_charged_at_every_step():
+    # seq_apply declares its shortcut "shared": the fc ran once but every step uses it, so MAC(fc) × t, where a
+    # reading by shape took [B = 3, H = 3, F] for [T, B, F] and charged a third of it per step
+    net = SharedTokens(T=3)
+    x = torch.zeros(3, 3, 2)
+    x[0, 0] = 1.0                        # sample 0, token 0: current 2 at every step (fires every step)
+    x[1, 2, 0] = 2.0                     # sample 1, token 2: current 2 too
+    with SOPCounter(net, T=3) as c:
+        net(x)
+    r = c.report()
+    fc_macs = 3 * 3 * 2                  # per sample and step: 3 tokens × 3 outputs × 2 inputs
+    assert r.macs.tolist() == [fc_macs * t for t in (1, 2, 3)]
+    # spikes into the readout per step: 3 + 3 (all outputs of both fed tokens), fan-out 2, over 3 samples
+    assert r.layers[1].spikes.tolist() == [6.0, 6.0, 6.0]
+    assert r.sops.tolist() == [6 * 2 / 3 * t for t in (1, 2, 3)]
+
+
+class StepLinear(nn.Module):
+    """A user's model: one Linear on [T, B, F], the layout declared or not."""
+
+    def __init__(self, declare):
+        super().__init__()
+        self.declare, self.fc = declare, nn.Linear(3, 2)
+
+    def forward(self, x):
+        from fastlif.nn import time_layout
+        if self.declare is None:
+            return self.fc(x)
+        with time_layout(self.declare):
+            return self.fc(x)
+
+
+def test_user_model_declares_its_layout_where_t_equals_b():
+    x = torch.zeros(2, 2, 3)             # T = B = 2
+    x[0, 1, :2] = 1                      # step 1: 2 non-zeros; step 2: 1
+    x[1, 0, 2] = 1
+    with SOPCounter(StepLinear(None), T=2, mac_layers=[]) as c:
+        with pytest.raises(ValueError, match=r"fc: input \(2, 2, 3\) could be \[T, B, \.\.\.\] or \[B, \.\.\.\].*"
+                                             r"time_layout\(\"sequence\"\)"):
+            c.model(x)
+    net = StepLinear("sequence")
+    with SOPCounter(net, T=2, mac_layers=[]) as c:
+        net(x)
+    assert c.report().sops.tolist() == [2 * 2 / 2, 3 * 2 / 2]
+    net = StepLinear("folded")           # a declaration that does not fit the input is an error, not a guess
+    with SOPCounter(net, T=2, mac_layers=[]) as c:
+        with pytest.raises(ValueError, match=r"fc: input \(2, 2, 3\) was declared 'folded', \[T\*B, \.\.\.\]"):
+            net(x)

@@ -203,3 +203,19 @@ def test_registry_builders(tmp_path):
 def test_event_datasets_name_the_bad_frame_option(tmp_path, cls, kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         cls(tmp_path, **kwargs)
+
+
+def test_cifar10_dvs_replaced_recording_is_decoded_afresh_not_served_stale(tmp_path):
+    root = tmp_path / "d"
+    _cifar_folder(root, per_class=2, n_events=20)
+    ds = CIFAR10DVS(root, train=True, T=2, size=8, cache_dir=tmp_path / "elsewhere")  # cache outside the data
+    path = ds.samples[0][0]
+    before, _ = ds[0]
+    n = 400  # the recording replaced by one with 20x the events
+    rng = np.random.default_rng(1)
+    write_aedat2(path, dvs128_address(rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)),
+                 np.arange(n))
+    after, _ = ds[0]
+    assert float(after.sum()) == pytest.approx(20 * float(before.sum()))
+    assert len(list((tmp_path / "elsewhere").rglob("*.npy"))) == 1  # the stale frames were deleted
+    assert not (root / ".fastlif_frames").exists()

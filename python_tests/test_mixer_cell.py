@@ -191,3 +191,65 @@ def test_bidirectional_synapse_is_one_bilstm_then_fc_as_the_public_code():
     y, _ = syn.rnn(x.reshape(2, 9, 4))
     torch.testing.assert_close(syn(x), syn.fc(y).reshape(2, 3, 3, 6))
     assert make_synapse("lstm", 4, 6).fc is None
+
+
+def _maps(seed, b=2, side=3, hidden=6):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(b, side, side, hidden, generator=gen, dtype=torch.float64) for _ in range(4)]
+
+
+def test_carried_membrane_map_starts_layer1_of_each_window():
+    """With a map (the previous block's layer-1 membrane at each window's pixels), layer 1 of window v starts from
+    f(map[v], m1[v-1]) — deepening fused with sliding — or from map[v] where the pairing hands it nothing."""
+    f = fastlif.mixer.fuse
+    wins, maps = _windows(5, dtype=torch.float64), _maps(6)
+    cell = _cell(fusion="sincos")                                   # diagonal
+    out, m1s = cell(wins, maps, return_membranes=True)
+    mem1 = mem2 = prev1 = None
+    expected, expected_m1 = [], []
+    for w, m in zip(wins, maps):
+        start = m if mem1 is None else f("sincos", m, mem1, cell.theta)
+        mem1 = start * DECAY + cell.syn1(w)
+        spike1 = (mem1 > TH).double()
+        mem2 = cell.syn2(spike1) + (0 if mem2 is None else mem2 * DECAY)
+        if prev1 is not None:
+            mem2 = f("sincos", prev1, mem2, cell.theta)
+        expected.append((mem2 > TH).double())
+        expected_m1.append(mem1)
+        prev1 = mem1
+    assert all(torch.equal(a, b) for a, b in zip(out, expected))
+    assert all(torch.allclose(a, b) for a, b in zip(m1s, expected_m1))
+    assert any(not torch.equal(a, b) for a, b in zip(out, cell(wins)))   # the map changes the spikes
+    neighbour = _cell(fusion="sincos", pairing="neighbour")
+    out = neighbour(wins, maps)
+    prev1, mem2, expected = None, torch.zeros(()), []
+    for w, m in zip(wins, maps):
+        own = m * DECAY + neighbour.syn1(w)
+        mem1 = own if prev1 is None else f("sincos", prev1, own, neighbour.theta)
+        mem2 = mem2 * DECAY + neighbour.syn2((mem1 > TH).double())
+        expected.append((mem2 > TH).double())
+        prev1 = mem1
+    assert all(torch.equal(a, b) for a, b in zip(out, expected))
+    with pytest.raises(ValueError, match="maps"):
+        cell(wins, _maps(6, hidden=5))
+
+
+def test_window_snn_carries_the_map_within_a_stage_only():
+    from fastlif.mixer import SpikingWindowCell as Cell
+    torch.manual_seed(0)
+    plain = fastlif.models.get("window_snn_tiny", num_classes=10).eval()
+    carried = fastlif.models.get("window_snn_tiny", num_classes=10, membrane_map=True).eval()
+    carried.load_state_dict(plain.state_dict())
+    got_map = []
+    for m in carried.modules():
+        if isinstance(m, Cell):
+            m.register_forward_pre_hook(lambda mod, args: got_map.append(len(args) > 1 and args[1] is not None))
+    x = torch.rand(2, 1, 8, 8) * 2
+    with torch.no_grad():
+        a, b = plain.features(x), carried.features(x)       # (the head starts at zero: compare features)
+    assert got_map == [False, True] * 3           # 3 stages of 2 blocks: the first of each starts from rest
+    assert not torch.equal(a, b)
+    with pytest.raises(TypeError, match="membrane_map"):
+        fastlif.models.get("window_snn_tiny", membrane_map=1)
+    with pytest.raises(TypeError, match="membrane_map"):
+        fastlif.mixer.vit12(membrane_map=True)

@@ -65,7 +65,7 @@ def test_event_frames_pass_through(name):
     model = models.get(name, neuron=NEURON, **{**kwargs, "in_channels": 2}).eval()
     frames = (torch.rand(3, shape[0], 2, *shape[2:]) < 0.3).float()
     with torch.no_grad():
-        out = model(frames)
+        out = model(frames, T=3)  # fewer frames than the model's T: asked for explicitly
         assert out.shape == (3, shape[0], 10)
         torch.testing.assert_close(model(frames, T=2), out[:2])
     with pytest.raises(ValueError, match="exceeds the 3 frames"):

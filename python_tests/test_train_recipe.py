@@ -32,6 +32,31 @@ def test_warmup_then_cosine_and_step_schedules_per_epoch():
     assert [LrFactor("none", 3)(e) for e in range(3)] == [1.0, 1.0, 1.0]
 
 
+def test_lr_noise_is_timms_normal_noise_within_the_limit_after_warmup():
+    noisy = LrFactor("cosine", epochs=20, warmup_epochs=2, warmup_start=0.1, noise=0.67, noise_seed=42)
+    plain = LrFactor("cosine", epochs=20, warmup_epochs=2, warmup_start=0.1)
+    assert [noisy(e) for e in range(2)] == [plain(e) for e in range(2)]          # none in the warm-up
+    for e in range(2, 20):
+        g = torch.Generator().manual_seed(42 + e)            # timm: N(0, 1) redrawn until |n| < pct
+        n = torch.randn(1, generator=g).item()
+        while abs(n) >= 0.67:
+            n = torch.randn(1, generator=g).item()
+        assert noisy(e) == pytest.approx(plain(e) * (1 + n))
+    ratios = [noisy(e) / plain(e) for e in range(2, 19)]
+    assert all(0.33 < r < 1.67 for r in ratios) and max(ratios) - min(ratios) > 0.3
+    with pytest.raises(ValueError, match="lr_noise"):
+        small(lr_noise=1.0).validate()
+
+
+def test_trainer_applies_lr_noise_to_the_first_stage_only():
+    cfg = small(tit=[(1, 3, 0.05), (1, 2, 1e-3, None, "none")], optimizer="sgd", warmup_epochs=1, warmup_lr=1e-3,
+                lr_noise=0.5, seed=3)
+    rows = Trainer(cfg, bundle=get_dataset("digits", train_limit=64, test_limit=32)).fit().history
+    first = LrFactor("cosine", 3, 1, 1e-3 / 0.05, 0.5, 3)
+    assert [r["lr"] for r in rows] == pytest.approx([0.05 * first(e) for e in range(3)] + [1e-3, 1e-3])
+    assert rows[1]["lr"] != pytest.approx(0.05 * LrFactor("cosine", 3)(1))
+
+
 def test_trainer_warms_up_the_first_stage_only_and_uses_the_stage_weight_decay():
     cfg = small(tit=[(1, 3, 0.05), (1, 4, 1e-3, "adam", "step", 1e-4)], optimizer="sgd", weight_decay=2e-5,
                 warmup_epochs=2, warmup_lr=1e-3)
@@ -91,6 +116,7 @@ def test_acml_cifar10_preset_is_the_supplements_recipe():
     assert cfg.max_T() == 1 and cfg.loss == "sdt"
     assert (cfg.optimizer, cfg.momentum, cfg.weight_decay) == ("sgd", 0.9, 2e-5)
     assert (cfg.warmup_lr, cfg.mixup, cfg.model_kwargs) == (1e-3, 0.1, {"dropout": 0.1})
+    assert cfg.lr_noise == 0.67
     first, tune = cfg.stages()
     assert (first.epochs, first.lr) == (300, 0.05)
     assert (tune.T, tune.epochs, tune.lr, tune.optimizer, tune.schedule, tune.weight_decay) == \
@@ -103,8 +129,9 @@ def test_cli_flags_reach_the_config():
     from fastlif.commands.train import add_arguments, config_from_args, parse_stages
     p = argparse.ArgumentParser()
     add_arguments(p)
-    cfg = config_from_args(p.parse_args(["--preset", "acml-cifar10", "--mixup", "0.2", "--warmup-epochs", "5"]))
-    assert (cfg.mixup, cfg.warmup_epochs, cfg.warmup_lr) == (0.2, 5, 1e-3)
+    cfg = config_from_args(p.parse_args(["--preset", "acml-cifar10", "--mixup", "0.2", "--warmup-epochs", "5",
+                                          "--lr-noise", "0.5"]))
+    assert (cfg.mixup, cfg.warmup_epochs, cfg.warmup_lr, cfg.lr_noise) == (0.2, 5, 1e-3, 0.5)
     assert parse_stages("1:300:1e-3:adam:step:1e-4,2:1:0.1:::0")[1] == (2, 1, 0.1, None, None, 0.0)
 
 
@@ -117,6 +144,7 @@ def test_resume_from_a_checkpoint_with_the_older_cosine_scheduler_state(tmp_path
     old = torch.optim.lr_scheduler.CosineAnnealingLR(first.optimizer, T_max=3)
     old.last_epoch = 1
     state["scheduler"] = old.state_dict()
+    state["format"] = 1  # as fastlif 0.1.0 wrote it: no checksum (loads with a warning)
     torch.save(state, tmp_path / "checkpoint.pt")
     resumed = Trainer(cfg.replace(resume="auto"), bundle=bundle)
     rows = resumed.fit().history

@@ -19,7 +19,10 @@ SUBCOMMANDS = {
 def build_parser(only=None) -> argparse.ArgumentParser:
     """The parser; with ``only`` set, just that subcommand's module is imported (the others get bare entries),
     so one subcommand's heavy or broken imports never stand in the way of another."""
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="fastlif", description="fused multi-timestep LIF neurons: tools")
+    parser.add_argument("--version", action="version", version=f"fastlif {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module_name in SUBCOMMANDS.items():

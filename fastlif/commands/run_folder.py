@@ -32,16 +32,20 @@ def open_run(checkpoint, device: str = "auto", data: Optional[str] = None, data_
     """The run saved at ``checkpoint`` (a checkpoint file or its run folder). ``data``/``data_root`` default to the
     run's; ``data_kwargs`` are added to the run's own options when the data set is the run's, else used alone."""
     from ..data import get_dataset
-    from ..train.trainer import build_model, pick_device
+    from ..train.trainer import build_model, load_data, pick_device
 
     path = checkpoint_path(checkpoint)
-    if not os.path.isfile(path):
-        raise UsageError(f"--checkpoint: no checkpoint at {path!r}")
-    ck = load_checkpoint(path)
+    try:
+        ck = load_checkpoint(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(f"--checkpoint: {e}") from e
     cfg = TrainConfig.from_dict(ck["config"])
     data = data or cfg.data
     kwargs = {**(cfg.data_kwargs if data == cfg.data else {}), **(data_kwargs or {})}
-    bundle = get_dataset(data, data_root or cfg.data_root, **kwargs)
+    if data == cfg.data:  # as the run built it (re-binned events included)
+        bundle = load_data(cfg.replace(data_root=data_root or cfg.data_root, data_kwargs=kwargs))
+    else:
+        bundle = get_dataset(data, data_root or cfg.data_root, **kwargs)
     dev = pick_device(device, 0)
     model = build_model(cfg, bundle)
     model.load_state_dict(ck["model"])

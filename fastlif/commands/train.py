@@ -1,12 +1,17 @@
 """``fastlif train``: train an SNN (defaults: the embedded digits run) and print its accuracy at every latency.
 
 Precedence of options: built-in defaults < ``--preset`` < explicit flags. ``--resume`` continues the run saved in
-a checkpoint with that run's options (only where/how-visibly flags such as ``--out`` may change).
+a checkpoint with that run's options: a larger ``--epochs`` extends a one-stage run (its schedule stretched to the
+new length from the epoch reached), the flags of where and how visibly it runs (``--out``, ``--device``,
+``--workers``, ``--threads``, ``--no-progress``, ``--no-tensorboard``, ``--quiet``) may change, and any other flag
+that differs from the run's is an error naming it. A new run never replaces the run in its ``--out`` folder unless
+``--overwrite`` is given.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import torch
 
@@ -22,7 +27,7 @@ SMALL_DATA = ("digits", "event-digits")
 # TrainConfig fields that a flag of the same name sets directly
 _DIRECT = ("model", "data", "data_root", "loss", "lam", "phi", "T", "eval_T", "latency", "optimizer", "lr",
            "momentum", "weight_decay", "schedule", "epochs", "batch_size", "grad_clip", "amp", "seed", "device",
-           "out_dir", "workers", "warmup_epochs", "warmup_lr", "mixup")
+           "out_dir", "workers", "warmup_epochs", "warmup_lr", "mixup", "lr_noise")
 
 
 def parse_stages(text: str):
@@ -55,7 +60,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="LIF neuron option for every layer, repeatable (e.g. backend=reference, surrogate=atan)")
     g.add_argument("--data", help=f"dataset name from fastlif.data (default {d.data})")
     g.add_argument("--data-root", help="folder holding the dataset files (CIFAR pickle batches, event recordings)")
-    g.add_argument("--data-arg", action="append", metavar="KEY=VALUE", help="extra dataset option, repeatable")
+    g.add_argument("--data-arg", action="append", metavar="KEY=VALUE",
+                   help="extra dataset option, repeatable (event data: cache_dir=DIR keeps the frame cache there)")
+    g.add_argument("--rebin", action="store_true",
+                   help="event data: re-integrate the events into as many frames as the longest latency (T or "
+                        "eval-T), instead of refusing a T that differs from the data's frame count")
     g = p.add_argument_group("loss and latency")
     g.add_argument("--loss", choices=LOSSES, help=f"per-step TET or time-averaged SDT (default {d.loss})")
     g.add_argument("--lam", type=float, help=f"TET's MSE weight lambda (default {d.lam})")
@@ -76,12 +85,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     g.add_argument("--batch-size", type=int, help=f"global mini-batch size (default {d.batch_size})")
     g.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
-    g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (CUDA only)")
+    g.add_argument("--amp", choices=AMP_MODES, help="bf16/fp16 autocast (fp16 on CUDA only; bf16 also on CPU)")
     g.add_argument("--seed", type=int, help=f"default {d.seed}")
     # ACML'23 §5.2 recipe pieces
     g.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs at the start of the first stage")
     g.add_argument("--warmup-lr", type=float, help="learning rate the warm-up starts from (default 0)")
     g.add_argument("--mixup", type=float, help="mixup Beta(alpha, alpha) parameter (default 0: off)")
+    g.add_argument("--lr-noise", type=float, help="timm's learning-rate noise limit (default 0: off)")
     g = p.add_argument_group("run")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
     g.add_argument("--threads", type=int,
@@ -91,6 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--out", dest="out_dir", help=f"run folder for checkpoint, CSVs and plot (default {d.out_dir})")
     g.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
                    help="continue a run: a checkpoint file or run folder (default: the --out folder)")
+    g.add_argument("--overwrite", action="store_true", help="replace the run already in the --out folder")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs even when installed")
     g.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -98,9 +109,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args) -> TrainConfig:
     """The run's ``TrainConfig`` from parsed flags (see the module docstring for precedence)."""
+    if args.tit is not None:
+        given = [flag for flag, value in (("-T", args.T), ("--epochs", args.epochs), ("--lr", args.lr))
+                 if value is not None]
+        if given:
+            raise UsageError(f"--tit: sets T, epochs and lr per stage; drop {', '.join(given)} (or put them in the "
+                             "stages)")
     if args.resume:
         return _resumed_config(args)
-    values = TrainConfig().to_dict()
+    return TrainConfig.from_dict(_apply_flags(TrainConfig().to_dict(), args))
+
+
+def _apply_flags(values: dict, args) -> dict:
+    """``values`` with ``--preset`` and the explicit flags applied."""
+    values = dict(values)
     if args.preset:
         values.update(get_preset(args.preset))
     for name in _DIRECT:
@@ -117,19 +139,65 @@ def config_from_args(args) -> TrainConfig:
     values["progress"] = not args.no_progress
     values["tensorboard"] = not args.no_tensorboard
     values["verbose"] = not args.quiet
-    return TrainConfig.from_dict(values)
+    values["overwrite"] = args.overwrite
+    if args.rebin:
+        values["rebin"] = True
+    return values
+
+
+def _flag(option: str) -> str:
+    return {"T": "-T", "out_dir": "--out", "model_kwargs": "--model-arg/--neuron-arg",
+            "data_kwargs": "--data-arg"}.get(option, "--" + option.replace("_", "-"))
 
 
 def _resumed_config(args) -> TrainConfig:
+    from ..train.trainer import ENVIRONMENT_OPTIONS
+
     path = checkpoint_path(args.resume, args.out_dir or TrainConfig().out_dir)
-    values = load_checkpoint(path)["config"]
-    values["out_dir"] = args.out_dir or os.path.dirname(os.path.abspath(path))
-    for name in ("device", "workers"):
-        if getattr(args, name, None) is not None:
-            values[name] = getattr(args, name)
-    values.update(resume=path, progress=not args.no_progress, tensorboard=not args.no_tensorboard,
-                  verbose=not args.quiet)
-    return TrainConfig.from_dict(values)
+    try:
+        theirs = TrainConfig.from_dict(load_checkpoint(path, need=("config",))["config"])
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(f"--resume: {e}") from e
+    asked = TrainConfig.from_dict(_apply_flags(theirs.to_dict(), args))
+    if args.out_dir is None:
+        asked = asked.replace(out_dir=os.path.dirname(os.path.abspath(path)))
+    old, new = theirs.to_dict(), asked.to_dict()
+    extendable = () if theirs.tit else ("epochs",)
+    changed = [k for k in new if k not in ENVIRONMENT_OPTIONS + extendable and new[k] != old[k]]
+    if changed:
+        raise UsageError("--resume: the run was trained with " + ", ".join(
+            f"{_flag(k)} {old[k]!r}, not {new[k]!r}" for k in changed) + "; a resumed run keeps its options (only "
+            "--epochs, to extend it, and --out, --device, --workers, --threads, --no-progress, --no-tensorboard, "
+            "--quiet may change)")
+    return asked.replace(resume=path)
+
+
+def start_summary(trainer) -> str:
+    """What is about to run, in one block: where, how big, on which data, backend and latency, written where."""
+    from .. import dispatch
+    from ..train.trainer import run_label
+
+    cfg, b = trainer.cfg, trainer.bundle
+    asked = (cfg.model_kwargs.get("neuron") or {}).get("backend", "auto")
+    try:
+        backend = dispatch.pick(asked, trainer.device, torch.float32)
+    except (ValueError, RuntimeError):
+        backend = asked
+    params = sum(p.numel() for p in trainer.model.parameters())
+    stages = " > ".join(f"T={s.T} for {s.epochs} epochs" for s in trainer.stages)
+    return (f"fastlif train: {cfg.model} ({params:,} parameters) on {trainer.device}, LIF backend {backend}\n"
+            f"  data {b.name}: {len(b.train)} training / {len(b.test)} test samples, batch {cfg.batch_size}\n"
+            f"  {run_label(cfg)}: {stages}, evaluated at t = 1..{trainer.eval_T}\n"
+            f"  run folder: {cfg.out_dir or '(none: nothing written)'}")
+
+
+def interrupted_message(trainer) -> str:
+    """Ctrl-C: the checkpoint of the last finished epoch is intact (written atomically); how to continue."""
+    done = trainer.global_epoch
+    if not trainer.cfg.out_dir or not trainer.history:
+        return "\ninterrupted before the first epoch ended: no checkpoint saved"
+    return (f"\ninterrupted: {os.path.join(trainer.cfg.out_dir, CHECKPOINT)} holds the run after epoch {done} "
+            f"(intact); continue with:\n  fastlif train --resume {trainer.cfg.out_dir}")
 
 
 def run(args) -> int:
@@ -147,8 +215,15 @@ def run(args) -> int:
         trainer = Trainer(cfg)
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise UsageError(str(e)) from e
+    if trainer.ctx.is_main and cfg.verbose:
+        print(start_summary(trainer), flush=True)
     try:
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except KeyboardInterrupt:
+            if trainer.ctx.is_main:
+                print(interrupted_message(trainer), file=sys.stderr, flush=True)
+            return 130  # the shell's status for a run stopped by SIGINT
         if trainer.ctx.is_main:
             print(f"\nTest accuracy at every latency t, last epoch (one forward pass at t = {cfg.eval_latency()}):")
             print(format_table({result.label: result.accuracy}))

@@ -92,11 +92,16 @@ def read_aedat2(path) -> Events:
     path = os.fspath(path)
     lines, offset = read_header(path)
     version = _version(lines)
-    if version is not None and not version.startswith("2"):
+    if version is None:  # an empty file, or bytes that are not a jAER recording
+        raise ValueError(f"{path}: empty file (0 bytes), not an AEDAT 2.0 recording" if os.path.getsize(path) == 0
+                         else f"{path}: not an AEDAT 2.0 file (no #!AER-DAT2.0 header line)")
+    if not version.startswith("2"):
         raise ValueError(f"{path}: expected an AEDAT 2.0 file, the header says AER-DAT{version}")
     with open(path, "rb") as f:
         f.seek(offset)
         raw = f.read()
+    if not raw:
+        raise ValueError(f"{path}: an AEDAT 2.0 header without events (truncated recording?)")
     if len(raw) % 8:
         raise ValueError(f"{path}: truncated AEDAT 2.0 data ({len(raw)} bytes after the header is not a "
                          f"whole number of 8-byte events)")

@@ -54,7 +54,8 @@ class CIFAR10DVS(Dataset):
     """Frames ``[T, 2, size, size]`` (float32 event counts, OFF then ON channel) and the class index.
 
     The AEDAT files are decoded once: the 128×128 counts area-resized to ``size`` are cached as ``.npy`` under
-    ``cache_dir`` (default ``<root>/.fastlif_frames``), keyed by T, split and size; ``normalize`` is applied on
+    ``cache_dir`` (default ``<root>/.fastlif_frames``; any folder, e.g. outside a read-only dataset), keyed by T,
+    split, size and the recording's size and modification time; ``normalize`` is applied on
     loading, so it does not multiply the cache.
     """
 
@@ -79,7 +80,7 @@ class CIFAR10DVS(Dataset):
     def __getitem__(self, i: int):
         path, label = self.samples[i]
         key = f"{path.parent.name}/{path.stem}"
-        frames = torch.from_numpy(self.cache.get(key, lambda: self._decode(path)))
+        frames = torch.from_numpy(self.cache.get(key, lambda: self._decode(path), source=path))
         return normalize_frames(frames, self.normalize), label
 
 

@@ -106,7 +106,7 @@ class DVSGesture(Dataset):
 
     def __getitem__(self, i: int):
         path, row, label, start, end = self.samples[i]
-        frames = self.cache.get(f"{path.stem}_{row}", lambda: self._decode(path, start, end))
+        frames = self.cache.get(f"{path.stem}_{row}", lambda: self._decode(path, start, end), source=path)
         return normalize_frames(torch.from_numpy(frames), self.normalize), label
 
 

@@ -10,6 +10,7 @@ Channel 0 counts OFF events (p = 0), channel 1 ON events (p = 1); ``frame[c, y, 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -103,24 +104,32 @@ def resize_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
 class FrameCache:
     """One ``.npy`` file of frames per sample under ``directory``, written atomically.
 
-    ``get(key, make)`` returns the cached frames or builds them with ``make()`` and stores them. The file is
-    written to a temporary name in the same folder and renamed into place, so a crash or a concurrent reader
-    never sees half a file; when ``make()`` raises (a corrupt source file) nothing is written.
+    ``get(key, make, source)`` returns the cached frames or builds them with ``make()`` and stores them. The file
+    is written to a temporary name in the same folder and renamed into place, so a crash or a concurrent reader
+    never sees half a file; when ``make()`` raises (a corrupt source file) nothing is written. With ``source`` (the
+    recording the frames come from) the cached file's name carries the source's size and modification time, so a
+    replaced recording is decoded afresh (and its stale frames deleted) instead of served from the cache.
     """
 
     def __init__(self, directory):
         self.directory = Path(directory)
 
-    def path(self, key: str) -> Path:
+    def path(self, key: str, source=None) -> Path:
+        if source is not None:
+            st = os.stat(source)
+            key = f"{key}.{st.st_size}-{st.st_mtime_ns}"
         return self.directory / f"{key}.npy"
 
-    def get(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
-        path = self.path(key)
+    def get(self, key: str, make: Callable[[], np.ndarray], source=None) -> np.ndarray:
+        path = self.path(key, source)
         if path.exists():
             try:
                 return np.load(path, allow_pickle=False)
             except (ValueError, OSError, EOFError) as err:
                 raise ValueError(f"{path}: unreadable cached frames ({err}); delete the file to rebuild it") from err
         arr = make()
+        if source is not None:  # frames of an earlier version of the recording
+            for stale in path.parent.glob(f"{Path(key).name}.*.npy"):
+                stale.unlink(missing_ok=True)
         write_atomic(path, lambda f: np.save(f, arr, allow_pickle=False))
         return arr

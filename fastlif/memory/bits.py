@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..layout import dense_extent
+
 _BITS = 8
 # unpack: a byte b7..b0 in the low bits of a word → bit i at bit 8i (each step doubles the number of groups)
 _SPREAD = ((28, 0x0000000F0000000F), (14, 0x0003000300030003), (7, 0x0101010101010101))
@@ -23,14 +25,7 @@ _SPREAD = ((28, 0x0000000F0000000F), (14, 0x0003000300030003), (7, 0x01010101010
 def is_dense(shape, stride) -> bool:
     """True when a tensor of ``shape`` and ``stride`` fills exactly ``numel`` consecutive slots in some order (no
     gaps, no overlap), so a fresh tensor can take the same strides."""
-    remaining = [(size, st) for size, st in zip(shape, stride) if size != 1]
-    expected = 1
-    while remaining:
-        nxt = next((i for i, (_, st) in enumerate(remaining) if st == expected), None)
-        if nxt is None:
-            return False
-        expected *= remaining.pop(nxt)[0]
-    return True
+    return dense_extent(shape, stride) is not None
 
 
 def _memory_order(t: torch.Tensor) -> tuple | None:

@@ -46,8 +46,8 @@ class SpikingWindowMixer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, dim)
 
-    def spikes(self, x):
-        """The binary (dilated: region-thresholded) spike map `[B, H, W, hidden]` before the output Linear."""
+    def _run(self, x, membrane, carrying: bool):
+        """(spike map, the cell's layer-1 membrane map `[B, H, W, hidden]` when ``carrying``, else None)."""
         if x.dim() != 4:
             raise ValueError(f"x: expected a channels-last map [B, H, W, C], got shape {tuple(x.shape)}")
         height, width = x.shape[1], x.shape[2]
@@ -56,13 +56,26 @@ class SpikingWindowMixer(nn.Module):
             generator = torch.Generator(device=x.device)
             generator.manual_seed(self.eval_seed)
         windows = partition(rate_encode(x, self.encoding, generator), self.mode)
-        y = condense(self.cell(windows), height, width, self.mode)
+        maps = None if membrane is None else partition(membrane, self.mode)
+        spikes, m1s = self.cell(windows, maps, return_membranes=True)
+        y = condense(spikes, height, width, self.mode)
         if self.mode == "dilated":
             y = region_threshold(y, self.th_r, self.straight_through)
-        return y
+        # overlapping (dilated) windows leave a pixel several layer-1 membranes: the map keeps their mean
+        return y, (condense(m1s, height, width, self.mode) if carrying else None)
+
+    def spikes(self, x):
+        """The binary (dilated: region-thresholded) spike map `[B, H, W, hidden]` before the output Linear."""
+        return self._run(x, None, False)[0]
 
     def forward(self, x):
         return self.fc(self.dropout(self.spikes(x)))
+
+    def forward_carrying(self, x, membrane=None):
+        """``forward`` that also takes and returns the per-pixel layer-1 membrane map `[B, H, W, hidden]` the public
+        LSTM-window code carries from block to block (cell.py); ``membrane=None`` starts from rest."""
+        y, membrane = self._run(x, membrane, True)
+        return self.fc(self.dropout(y)), membrane
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, encoding={self.encoding!r}, th_r={self.th_r}, eval_seed={self.eval_seed}"
@@ -93,3 +106,9 @@ class MixerBlock(nn.Module):
     def forward(self, x):
         x = x + self.mixer(x)
         return x + self.mlp(x)
+
+    def forward_carrying(self, x, membrane=None):
+        """``forward`` with the spiking mixer's membrane map in and out (``SpikingWindowMixer.forward_carrying``)."""
+        y, membrane = self.mixer.forward_carrying(x, membrane)
+        x = x + y
+        return x + self.mlp(x), membrane

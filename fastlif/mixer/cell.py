@@ -14,8 +14,14 @@ and the windows exchange membranes in one of three ways (``pairing``), f being t
 * ``"window"`` — fastlif's earlier reading, the public CNN-SNN code's update: after window v the layer-2 membrane
   handed on is f(m1[v], m2[v]), both of the same window; layer 2 then integrates it, h2 = decay·f + I2.
 * ``"neighbour"`` — the public LSTM-window code as described: layer 1 fuses its membranes of neighbouring windows,
-  firing on f(m1[v−1], I1[v]); layer 2 is a plain LIF over windows. (That code also carries a per-pixel membrane
-  map from block to block and across stages; this cell starts every block from rest.)
+  firing on f(m1[v−1], I1[v]); layer 2 is a plain LIF over windows.
+
+That LSTM-window code also carries a per-pixel layer-1 membrane map from block to block. ``cell(windows, maps)``
+takes such a map cut into the same windows (``maps[v]``, the previous block's layer-1 membrane at window v's
+pixels) and starts layer 1 of window v from it: from ``maps[v]`` where the pairing hands layer 1 nothing (the first
+window; every window under "neighbour"), else from f(maps[v], what the pairing hands on) — the deepening direction
+(previous block) fused with the sliding one (previous window). The supplement does not mention a map, so by default
+(``maps=None``) every block starts from rest; ``SpikingMixerNet(membrane_map=True)`` turns it on.
 
 The first window has no v − 1: both layers are plain LIF there. With ``fusion="none"`` (f(m1, m2) = m2) and
 ``carry="reset"``, "diagonal" and "window" are both exactly two ``LIFSequence`` layers over a 4-step sequence.
@@ -59,6 +65,7 @@ class SpikingWindowCell(nn.Module):
             raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
         self.pairing = pairing
         self.synapse = synapse
+        self.lif_width = hidden
 
     def _spike(self, lif, current, v):
         s, h, u = lif(current.unsqueeze(0), return_state=True, v_init=v)
@@ -78,28 +85,42 @@ class SpikingWindowCell(nn.Module):
 
     def step(self, x, v1=None, v2=None, m1_prev=None):
         """One window: input `[B, h, w, in_dim]`, the carried membranes (None at the first window) and, for
-        "diagonal"/"neighbour", the previous window's layer-1 membrane → (spikes `[B, h, w, hidden]`, m1, m2)."""
+        "diagonal"/"neighbour", the previous window's layer-1 membrane → (spikes `[B, h, w, hidden]`, m1, m2).
+        Under "neighbour" ``v1`` is layer 1's own starting membrane (a carried map), None from rest."""
         if self.pairing == "neighbour":
             # the window's own layer-1 charge starts fresh; the neighbour's membrane enters through f only
-            s1, m1 = self._layer(self.lif1, self.syn1(x), None, m1_prev)
+            s1, m1 = self._layer(self.lif1, self.syn1(x), v1, m1_prev)
         else:
             s1, m1 = self._spike(self.lif1, self.syn1(x), v1)
         partner = m1_prev if self.pairing == "diagonal" else None
         s2, m2 = self._layer(self.lif2, self.syn2(s1), v2, partner)
         return s2, m1, m2
 
-    def forward(self, windows):
-        """Run the windows in order, carrying (and fusing) the membranes; returns the list of output spikes."""
+    def forward(self, windows, maps=None, return_membranes: bool = False):
+        """Run the windows in order, carrying (and fusing) the membranes → the output spikes, one per window (and
+        the layer-1 membranes, one per window, with ``return_membranes``, as ``LIFSequence``'s ``return_state``).
+        ``maps``: the carried layer-1 membrane map cut into the same windows (module docstring)."""
+        windows = list(windows)
+        if maps is not None:
+            maps = list(maps)
+            if len(maps) != len(windows) or any(m.shape[:-1] != x.shape[:-1] or m.shape[-1] != self.lif_width
+                                                 for m, x in zip(maps, windows)):
+                raise ValueError(f"maps: expected one [B, h, w, {self.lif_width}] membrane per window, got "
+                                 f"{[tuple(m.shape) for m in maps]} for windows {[tuple(x.shape) for x in windows]}")
         v1 = v2 = m1_prev = None
-        out = []
-        for x in windows:
-            s, m1, m2 = self.step(x, v1, v2, m1_prev)
+        out, m1s = [], []
+        for v, x in enumerate(windows):
+            start1 = None if self.pairing == "neighbour" else v1     # what the pairing hands layer 1
+            if maps is not None:
+                start1 = maps[v] if start1 is None else fuse(self.fusion, maps[v], start1, self.theta)
+            s, m1, m2 = self.step(x, start1, v2, m1_prev)
             out.append(s)
+            m1s.append(m1)
             if self.pairing == "window":
                 v1, v2 = m1, fuse(self.fusion, m1, m2, self.theta)
             else:
                 v1, v2, m1_prev = m1, m2, m1
-        return out
+        return (out, m1s) if return_membranes else out
 
     def extra_repr(self) -> str:
         return (f"synapse={self.synapse!r}, pairing={self.pairing!r}, fusion={self.fusion!r}, theta={self.theta}, "

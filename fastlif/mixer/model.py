@@ -12,6 +12,11 @@ window to window itself). The network's latency is one time step, so T = None me
 built otherwise. A static input with T > 1 gives T independent one-step passes: independent Bernoulli draws in
 training; in eval, where the draws are seeded per block, T identical outputs, computed once. A sequence input runs
 every frame as its own one-step pass. No state survives from one call, or one step, to the next.
+
+``membrane_map=True`` (off by default: the supplement does not mention it) carries the cells' per-pixel layer-1
+membrane map from block to block as the public LSTM-window code does (cell.py says how a block starts from it).
+That code's map would change size and width at a patch merging (its down-sampling of the map is commented out);
+here the map is carried within a stage and every stage's first block starts from rest.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from torch import nn
 
 from ..checks import check_int
 from ..nn.spiking_net import SpikingNet, neuron_options
+from ..nn.time_layout import FOLDED, ONCE, time_layout
 from .baselines import TOKEN_MIXERS, AttentionMixer, CrossPatchMixer
 from .block import MixerBlock, SpikingWindowMixer
 from .patches import PatchEmbed, PatchMerging
@@ -93,9 +99,13 @@ class SpikingMixerNet(SpikingNet):
     comparison mixers (baselines.py); ``resmlp12`` and ``vit12`` build those networks.
     """
 
+    fixed_steps = False  # every frame is its own one-step pass: any number of frames is a sequence
+
     def __init__(self, num_classes: int = 10, in_channels: int = 3, layers=DEPTHS[12], dims=DEFAULT_DIMS,
                  patch: int = 2, mlp_ratio: float = 3.0, dilate: bool = True, *, T: int = 1,
-                 input_size: int | None = None, neuron=None, token_mixer: str = "spiking", **mixer_options):
+                 input_size: int | None = None, neuron=None, token_mixer: str = "spiking", membrane_map: bool = False,
+                 batch_first: bool = False,
+                 **mixer_options):
         check_int("num_classes", num_classes)
         check_int("in_channels", in_channels)
         check_int("patch", patch)
@@ -111,9 +121,12 @@ class SpikingMixerNet(SpikingNet):
                                  f"{2 * dims[i]}, got {dims[i + 1]}")
         if token_mixer not in TOKEN_MIXERS:
             raise ValueError(f"token_mixer must be one of {TOKEN_MIXERS}, got {token_mixer!r}")
-        if token_mixer != "spiking" and (mixer_options or neuron is not None):
-            raise TypeError(f"the non-spiking {token_mixer!r} token mixer takes no spiking options, got "
-                            f"{sorted(mixer_options) + (['neuron'] if neuron is not None else [])}")
+        if not isinstance(membrane_map, bool):
+            raise TypeError(f"membrane_map: expected a bool, got {type(membrane_map).__name__}")
+        if token_mixer != "spiking" and (mixer_options or neuron is not None or membrane_map):
+            given = sorted(mixer_options) + (["neuron"] if neuron is not None else []) + \
+                (["membrane_map"] if membrane_map else [])
+            raise TypeError(f"the non-spiking {token_mixer!r} token mixer takes no spiking options, got {given}")
         mixer_options.update(cell_neuron_options(neuron))
         if token_mixer == "resmlp" and input_size is None:
             raise ValueError("input_size is needed by the resmlp token mixer (its Linear spans the tokens)")
@@ -123,8 +136,9 @@ class SpikingMixerNet(SpikingNet):
         else:  # no windows: one placeholder per block
             modes = [[None] * n for n in layers]
             input_size = None if input_size is None else check_int("input_size", input_size)
-        super().__init__(T, in_channels, input_size, neuron)
+        super().__init__(T, in_channels, input_size, neuron, batch_first)
         self.token_mixer = token_mixer
+        self.membrane_map = membrane_map
         self.stochastic = token_mixer == "spiking" and mixer_options.get("encoding", "bernoulli") == "bernoulli"
         self.modes = modes
         sides = None if input_size is None else stage_sides(input_size, patch, len(layers))
@@ -175,14 +189,26 @@ class SpikingMixerNet(SpikingNet):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """`[N, C, H, W]` → pooled features `[N, dims[-1]]`."""
-        return self.stages(self.stem(x)).mean(dim=(1, 2))
+        x = self.stem(x)
+        if not self.membrane_map:
+            return self.stages(x).mean(dim=(1, 2))
+        for stage in self.stages:
+            membrane = None     # each stage starts from rest (module docstring)
+            for block in stage:
+                if isinstance(block, MixerBlock):
+                    x, membrane = block.forward_carrying(x, membrane)
+                else:
+                    x = block(x)
+        return x.mean(dim=(1, 2))
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         steps, batch = x.shape[:2]
         if x.stride(0) == 0 and not (self.training and self.stochastic):
             # A static image repeated (a stride-0 view): without fresh random draws every step is the same pass.
-            return self.head(self.features(x[0])).unsqueeze(0).expand(steps, -1, -1)
-        return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
+            with time_layout(ONCE):
+                return self.head(self.features(x[0])).unsqueeze(0).expand(steps, -1, -1)
+        with time_layout(FOLDED):
+            return self.head(self.features(x.flatten(0, 1))).reshape(steps, batch, -1)
 
 
 def spiking_mixer(num_classes: int = 10, *, depth: int | None = None, synapse: str = "cnn", **options):

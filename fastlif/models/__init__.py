@@ -1,6 +1,8 @@
 """The seeds' spiking networks. Every model maps ``model(x, T=None)`` to per-step outputs `[T, B, classes]`:
 a static `[B, C, H, W]` input is repeated T times (the model's default T when None), an event sequence
-`[T, B, C, H, W]` is used as given. Neuron options go to every LIF layer through ``neuron=dict(...)``.
+`[T, B, C, H, W]` is used as given (its frame count must be the model's T unless T is passed). ``batch_first=True``
+takes events `[B, T, C, H, W]` and returns `[B, T, classes]`. Neuron options go to every LIF layer through
+``neuron=dict(...)``.
 
     model = fastlif.models.get("resnet19", num_classes=10, T=4, neuron=dict(surrogate="triangle"))
 """

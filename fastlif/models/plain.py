@@ -19,14 +19,14 @@ POOL = "A"
 
 class ConvStackNet(SpikingNet):
     def __init__(self, spec, num_classes: int, T: int, in_channels: int, input_size: int, norm: str = "bn",
-                 conv_bias: bool = True, neuron=None):
+                 conv_bias: bool = True, neuron=None, batch_first: bool = False):
         check_int("num_classes", num_classes)
         check_int("in_channels", in_channels)
         check_int("input_size", input_size)
         pools = sum(item == POOL for item in spec)
         if input_size < 2 ** pools:
             raise ValueError(f"input_size must be >= {2 ** pools} for {pools} 2x2 pools, got {input_size}")
-        super().__init__(T, in_channels, input_size=input_size, neuron=neuron)
+        super().__init__(T, in_channels, input_size=input_size, neuron=neuron, batch_first=batch_first)
         layers, channels, size = [], in_channels, input_size
         for item in spec:
             if item == POOL:

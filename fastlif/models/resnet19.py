@@ -27,12 +27,12 @@ class ResNet19(SpikingNet):
     (stride 2) channels; global average pool → Linear(512, 256) → LIF → Linear(256, classes) readout."""
 
     def __init__(self, num_classes: int = 10, T: int = 4, in_channels: int = 3, variant: str = "tet",
-                 norm: str | None = None, neuron=None):
+                 norm: str | None = None, neuron=None, batch_first: bool = False):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
         check_int("num_classes", num_classes)
         check_int("in_channels", in_channels)
-        super().__init__(T, in_channels, neuron=neuron)
+        super().__init__(T, in_channels, neuron=neuron, batch_first=batch_first)
         stem, default_norm = VARIANTS[variant]
         self.variant = variant
         norm_kw = dict(norm=default_norm if norm is None else norm, threshold=self.threshold, steps=self.T)
@@ -54,6 +54,7 @@ class ResNet19(SpikingNet):
 
 
 def resnet19(num_classes: int = 10, T: int = 4, in_channels: int = 3, variant: str = "tet", norm: str | None = None,
-             neuron=None) -> ResNet19:
+             neuron=None, batch_first: bool = False) -> ResNet19:
     """ResNet-19; ``variant="tdbn"`` gives the tdBN paper's 128-channel stem with tdBN (α·V_th) by default."""
-    return ResNet19(num_classes=num_classes, T=T, in_channels=in_channels, variant=variant, norm=norm, neuron=neuron)
+    return ResNet19(num_classes=num_classes, T=T, in_channels=in_channels, variant=variant, norm=norm, neuron=neuron,
+                    batch_first=batch_first)

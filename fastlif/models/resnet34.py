@@ -21,10 +21,11 @@ STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # (channels, block
 
 
 class ResNet34(SpikingNet):
-    def __init__(self, block: type, num_classes: int, T: int, in_channels: int, norm: str, neuron=None):
+    def __init__(self, block: type, num_classes: int, T: int, in_channels: int, norm: str, neuron=None,
+                 batch_first: bool = False):
         check_int("num_classes", num_classes)
         check_int("in_channels", in_channels)
-        super().__init__(T, in_channels, neuron=neuron)
+        super().__init__(T, in_channels, neuron=neuron, batch_first=batch_first)
         norm_kw = dict(norm=norm, threshold=self.threshold, steps=self.T)
         self.stem = ConvBN(in_channels, 64, 7, 2, 3, **norm_kw)
         self.sn_stem = self.spiking()
@@ -44,12 +45,12 @@ class ResNet34(SpikingNet):
 
 
 def spiking_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, norm: str = "tdbn",
-                     neuron=None) -> ResNet34:
+                     neuron=None, batch_first: bool = False) -> ResNet34:
     """Spiking-ResNet-34: LIF after every residual add, tdBN (α = 1/√2 on the two BNs meeting at the add)."""
-    return ResNet34(SpikingBasicBlock, num_classes, T, in_channels, norm, neuron)
+    return ResNet34(SpikingBasicBlock, num_classes, T, in_channels, norm, neuron, batch_first)
 
 
 def sew_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, norm: str = "bn",
-                 neuron=None) -> ResNet34:
+                 neuron=None, batch_first: bool = False) -> ResNet34:
     """SEW-ResNet-34 with SEW ADD: block spikes + shortcut spikes (the shortcut projection has its own LIF)."""
-    return ResNet34(SEWBasicBlock, num_classes, T, in_channels, norm, neuron)
+    return ResNet34(SEWBasicBlock, num_classes, T, in_channels, norm, neuron, batch_first)

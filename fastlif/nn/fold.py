@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .time_layout import FOLDED, SHARED, time_layout
+
 # Layers whose output at a step depends only on that step's input, deterministically and without batch
 # statistics: for them a time-constant input (a stride-0 time dimension, as direct encoding makes) can be
 # computed once and broadcast. Batch norms (batch statistics) and dropout (fresh masks per step) are not in here.
@@ -26,6 +28,7 @@ def seq_apply(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     When all T steps of ``x`` share memory (stride 0 in time, e.g. a directly encoded image) and ``module`` is a
     pure per-step layer, it runs once on `x[0]` and the result is broadcast back to T steps (still without a copy).
+    The call declares its time layout (``time_layout``): "shared" for that shortcut, "folded" otherwise.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
@@ -33,9 +36,11 @@ def seq_apply(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"x must be a sequence [T, B, ...] with at least 2 dimensions, got shape {tuple(x.shape)}")
     T, B = x.shape[:2]
     if T > 1 and x.stride(0) == 0 and _is_pure(module):
-        y = module(x[0])
+        with time_layout(SHARED):
+            y = module(x[0])
         return y.unsqueeze(0).expand(T, *y.shape)
-    y = module(x.flatten(0, 1))
+    with time_layout(FOLDED):
+        y = module(x.flatten(0, 1))
     return y.unflatten(0, (T, B))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .time_layout import SEQUENCE, time_layout
+
 
 class Readout(nn.Module):
     """Linear map of each step's features: `[T, B, ...]` → `[T, B, num_classes]`, no neuron after it.
@@ -23,4 +25,5 @@ class Readout(nn.Module):
         feats = x.flatten(2)
         if feats.shape[2] != self.fc.in_features:
             raise ValueError(f"x must have {self.fc.in_features} features per sample, got shape {tuple(x.shape)}")
-        return self.fc(feats)
+        with time_layout(SEQUENCE):
+            return self.fc(feats)

@@ -42,7 +42,11 @@ class TrainConfig:
     ``warmup_epochs``/``warmup_lr`` (timm's warm-up, ACML'23 §5.2): the first stage's rate rises linearly from
     ``warmup_lr`` to its lr over its first ``warmup_epochs`` epochs, then follows the schedule as if warm-up had
     not been there. ``mixup`` (ACML'23 §5.2, 0.1): training batches are mixed with their reverse, λ ~ Beta(α, α)
-    per batch, and the loss mixed likewise; 0 turns it off.
+    per batch, and the loss mixed likewise; 0 turns it off. ``lr_noise`` (ACML'23 §5.2: "the learning rate noise
+    is limit in 0.67", timm's ``--lr-noise-pct``): after the warm-up, each epoch of the first stage multiplies its
+    rate by 1 + n, n ~ N(0, 1) redrawn until |n| < lr_noise (timm's "normal" noise), from a generator seeded by
+    ``seed + epoch``; 0 turns it off. The paper does not give timm's noise range (``--lr-noise``), so the noise
+    covers the whole first stage after warm-up.
     ``batch_size`` is the global batch: under DDP each of N processes takes ``batch_size / N``.
     """
 
@@ -51,6 +55,7 @@ class TrainConfig:
     data: str = "digits"
     data_root: Optional[str] = None
     data_kwargs: dict = field(default_factory=dict)
+    rebin: bool = False               # event data: re-integrate the events into the run's longest latency in frames
     loss: str = "tet"
     lam: float = 0.05
     phi: float = 1.0
@@ -66,6 +71,7 @@ class TrainConfig:
     warmup_epochs: int = 0
     warmup_lr: float = 0.0
     mixup: float = 0.0
+    lr_noise: float = 0.0
     epochs: int = 10
     batch_size: int = 64
     grad_clip: Optional[float] = None
@@ -74,6 +80,7 @@ class TrainConfig:
     device: str = "auto"
     out_dir: Optional[str] = "runs/train"
     resume: Optional[str] = None
+    overwrite: bool = False           # replace the run already in out_dir (else starting there is an error)
     progress: bool = True
     tensorboard: bool = True
     workers: int = 0
@@ -152,6 +159,9 @@ class TrainConfig:
             raise ValueError(f"warmup_lr: expected >= 0, got {self.warmup_lr!r}")
         if not self.mixup >= 0:
             raise ValueError(f"mixup: expected a Beta(alpha, alpha) parameter >= 0 (0 = off), got {self.mixup!r}")
+        if isinstance(self.lr_noise, bool) or not isinstance(self.lr_noise, (int, float)) \
+                or not 0 <= self.lr_noise < 1:
+            raise ValueError(f"lr_noise: expected a noise limit in [0, 1) (0 = off), got {self.lr_noise!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip: expected a max norm > 0 (or None), got {self.grad_clip!r}")
         check_int("workers", self.workers, low=0)

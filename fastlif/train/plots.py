@@ -43,6 +43,14 @@ def write_latency_csv(curves: Curves, path) -> str:
 
 def plot_latency(curves: Curves, path, title: str = "Accuracy vs inference latency") -> str:
     """PNG of test accuracy (%) against latency t, one line per run; ``path`` is returned."""
+    fig = latency_figure(curves, title)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def latency_figure(curves: Curves, title: str = "Accuracy vs inference latency"):
+    """The matplotlib Figure ``plot_latency`` saves."""
     _check(curves)
     from matplotlib.figure import Figure  # the object API: no pyplot, no GUI backend, safe in any process
 
@@ -51,11 +59,11 @@ def plot_latency(curves: Curves, path, title: str = "Accuracy vs inference laten
     for label, acc in curves.items():
         ax.plot(range(1, len(acc) + 1), [100 * a for a in acc], marker="o", label=label)
     ax.set_xlabel("inference latency t (time steps)")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # latencies are whole steps: no t = 2.5 tick
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path)
-    return path
+    return fig

@@ -13,7 +13,10 @@ Each preset follows its own paper: ``slt-*`` SLT (Anumasa et al., AAAI 2024, Tab
 0.9, weight decay 2e-5) with a warm-up from 1e-3, mixup 0.1, dropout 0.1, crop + flip without cutout, 300 epochs;
 then the second 300 epochs with Adam 1e-3, weight decay 1e-4, decayed by 0.1. Not stated there, chosen here: the
 batch (128), the warm-up length (3 epochs, timm's default), the first stage's schedule (cosine, timm's) and when
-the fine-tune decays (×0.1 at 1/2 and 3/4). Left out: the lr noise (0.67) and the augmentation splits.
+the fine-tune decays (×0.1 at 1/2 and 3/4). Its "learning rate noise is limit in 0.67" is timm's normal lr noise
+with limit 0.67 (``lr_noise``), over the first stage after the warm-up (the paper gives no noise range). Left out:
+the "augmentation splits as 2-6" (timm's ``--aug-splits``, clean + augmented copies of each batch): the paper
+gives a range, not a value, and no augmentation for the extra splits beyond crop + flip.
 
 SLT's TET baselines are its own presets at fixed T: ``--preset slt-cifar10-dvs --latency fixed``. Flags given next
 to a preset override it. ``PRESETS`` is a plain dict: a new preset is one entry.
@@ -52,7 +55,8 @@ PRESETS = {
     # ACML'23 supplement §5.2 (see the module docstring for what it leaves open).
     "acml-cifar10": dict(model="window_snn", data="cifar10", data_kwargs=dict(cutout=0), model_kwargs=dict(dropout=0.1),
                          loss="sdt", latency="fixed", optimizer="sgd", momentum=0.9, weight_decay=2e-5,
-                         schedule="cosine", warmup_epochs=3, warmup_lr=1e-3, mixup=0.1, batch_size=128,
+                         schedule="cosine", warmup_epochs=3, warmup_lr=1e-3, mixup=0.1, lr_noise=0.67,
+                         batch_size=128,
                          tit=[(1, 300, 0.05), (1, 300, 1e-3, "adam", "step", 1e-4)]),
 }
 

@@ -4,7 +4,7 @@ atomic checkpoints with exact resume, DDP.
 Reporting: fastlif's own figure is the last epoch's test accuracy; the TET and SLT scripts report the best test
 accuracy over epochs. Both are kept, labelled (``best_test_acc``/``best_epoch`` in metrics.csv, ``TrainResult``).
 Stages may each use their own optimiser, schedule and weight decay (TET's SGD-then-Adam TIT, ACML'23's fine-tune);
-warm-up and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
+warm-up, learning-rate noise and mixup follow ACML'23 §5.2 / timm (see ``TrainConfig``).
 
 Every random draw of a run derives from ``cfg.seed``: model initialisation from the global generator seeded once,
 and per epoch the data order (``DistributedSampler(seed)``), the augmentation and the SLT latencies from private
@@ -20,6 +20,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from torch import nn
 from ..data import DataBundle, get_dataset
 from ..losses import make_loss
 from .batches import forward_at, iterate, to_device, train_order
-from .checkpoint import CHECKPOINT, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT, CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import init_distributed
 from .evaluate import LatencyResult, correct_per_latency, latency_accuracy
@@ -39,7 +40,11 @@ from .latency import AUGMENT_STREAM, LatencySampler, mix_seed
 from .plots import plot_latency, write_latency_csv
 
 # Options that describe where and how visibly a run executes, not what it computes: they may change on resume.
-ENVIRONMENT_OPTIONS = ("out_dir", "resume", "progress", "tensorboard", "workers", "verbose", "device")
+ENVIRONMENT_OPTIONS = ("out_dir", "resume", "overwrite", "progress", "tensorboard", "workers", "verbose", "device")
+# The files a run writes in its folder: any of them there means the folder holds a run.
+RUN_FILES = (CHECKPOINT, "config.json", "metrics.csv", "latency.csv", "latency.png", "tensorboard")
+# What a checkpoint must hold to continue training (``fastlif energy``/``landscape`` need only config and model).
+RESUME_NEEDS = ("config", "model", "optimizer", "scheduler", "scaler", "stage", "epoch_in_stage", "history", "rng")
 # Slots of the per-epoch training sums, one float64 tensor so DDP reduces them in one all-reduce.
 LOSS_SUM, CORRECT, SAMPLES, LATENCY_SUM = range(4)  # Σ loss·B, correct at the drawn t, samples, Σ t·B
 
@@ -68,6 +73,30 @@ def build_model(cfg: TrainConfig, bundle: DataBundle) -> nn.Module:
     return models.get(cfg.model, **kw)
 
 
+def load_data(cfg: TrainConfig) -> DataBundle:
+    """The run's data set; with ``cfg.rebin`` an event set is built with one frame per step of the longest latency
+    the run trains or evaluates at (its events re-integrated into that many frames)."""
+    from ..data import DATASETS
+
+    kwargs = dict(cfg.data_kwargs)
+    if cfg.rebin:
+        if cfg.data in DATASETS and "T" not in inspect.signature(DATASETS[cfg.data]).parameters:
+            raise ValueError(f"rebin: {cfg.data} is not event data (it has no frames to re-integrate)")
+        kwargs["T"] = max(cfg.max_T(), cfg.eval_latency())
+    return get_dataset(cfg.data, cfg.data_root, **kwargs)
+
+
+def check_frames(cfg: TrainConfig, frames: int, name: str) -> None:
+    """Event samples ``[T0, C, H, W]``: the longest latency must use all T0 frames — a shorter one would train on
+    the first part of every recording only, a longer one has no data."""
+    longest = max(cfg.max_T(), cfg.eval_latency())
+    if longest != frames:
+        raise ValueError(f"T: the run's longest latency is {longest} (T={cfg.max_T()}, eval_T={cfg.eval_latency()}) "
+                         f"but {name} has {frames} frames per sample, which it would "
+                         f"{'cut to their first ' + str(longest) if longest < frames else 'not cover'}; pass --rebin "
+                         f"(rebin=True) to re-integrate each recording's events into {longest} frames, or -T {frames}")
+
+
 def pick_device(name: str, local_rank: int) -> torch.device:
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
@@ -91,15 +120,30 @@ class LrFactor:
     epochs: int
     warmup_epochs: int = 0
     warmup_start: float = 0.0      # warmup_lr / lr
+    noise: float = 0.0             # lr_noise: the limit of the noise after the warm-up (0: none)
+    noise_seed: int = 0
 
     def __call__(self, e: int) -> float:
         if e < self.warmup_epochs:
             return self.warmup_start + e * (1.0 - self.warmup_start) / self.warmup_epochs
+        return self._schedule(e) * (1.0 + self._noise(e))
+
+    def _schedule(self, e: int) -> float:
         if self.schedule == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
         if self.schedule == "step":
             return 0.1 ** sum(e >= m for m in (self.epochs // 2, (3 * self.epochs) // 4))
         return 1.0
+
+    def _noise(self, e: int) -> float:
+        """timm's "normal" lr noise: N(0, 1) redrawn until within ±noise, from a generator seeded per epoch."""
+        if not self.noise:
+            return 0.0
+        g = torch.Generator().manual_seed(self.noise_seed + e)
+        while True:
+            n = torch.randn(1, generator=g).item()
+            if abs(n) < self.noise:
+                return n
 
 
 @dataclass
@@ -137,23 +181,20 @@ class Trainer:
         want_cuda = cfg.device.startswith("cuda") or (cfg.device == "auto" and torch.cuda.is_available())
         self.ctx = init_distributed(want_cuda)
         self.device = pick_device(cfg.device, self.ctx.local_rank)
-        if cfg.amp != "none" and self.device.type != "cuda":
-            raise ValueError(f"amp: {cfg.amp} autocast is for CUDA devices; this run is on {self.device}")
+        if cfg.amp == "fp16" and self.device.type != "cuda":  # CPU autocast does bf16; fp16 needs a GradScaler
+            raise ValueError(f"amp: fp16 autocast is for CUDA devices (on {self.device}, use --amp bf16)")
         if cfg.batch_size % self.ctx.world_size:
             raise ValueError(f"batch_size: the global batch {cfg.batch_size} must divide evenly over "
                              f"{self.ctx.world_size} processes")
         self.local_batch = cfg.batch_size // self.ctx.world_size
+        self._claim_out_dir()
 
         torch.manual_seed(cfg.seed)
-        bundle = bundle if bundle is not None else get_dataset(cfg.data, cfg.data_root, **cfg.data_kwargs)
+        bundle = bundle if bundle is not None else load_data(cfg)
         self.bundle = dataclasses.replace(bundle, train=to_device(bundle.train, self.device),
                                           test=to_device(bundle.test, self.device))
-        if self.bundle.event:  # event samples [T0, C, H, W] fix the longest latency there is data for
-            frames = len(self.bundle.test[0][0])
-            if cfg.max_T() > frames:
-                raise ValueError(f"T: {cfg.max_T()} exceeds the {frames} frames per sample of {self.bundle.name}")
-            if self.eval_T > frames:
-                raise ValueError(f"eval_T: {self.eval_T} exceeds the {frames} frames per sample of {self.bundle.name}")
+        if self.bundle.event:
+            check_frames(cfg, len(self.bundle.test[0][0]), self.bundle.name)
         self.model = (model if model is not None else build_model(cfg, self.bundle)).to(self.device)
         self.net = self.model
         if self.ctx.enabled:
@@ -170,8 +211,32 @@ class Trainer:
         self.out_dir = cfg.out_dir
         if cfg.resume:
             self.load(checkpoint_path(cfg.resume, cfg.out_dir))
+        if self.ctx.is_main and self.out_dir:  # the run folder and its options exist from the start
+            self._write_config()
 
     # ---- set-up -----------------------------------------------------------------------------------------------
+    def _claim_out_dir(self) -> None:
+        """Refuse to start in a folder that holds another run (a checkpoint or results), unless resuming that run
+        or told to overwrite it (then its files go first, so the folder never mixes two runs)."""
+        cfg = self.cfg
+        if not cfg.out_dir:
+            return
+        found = [f for f in RUN_FILES if os.path.exists(os.path.join(cfg.out_dir, f))]
+        if found == ["config.json"]:  # a run stopped before its first epoch ended: nothing trained to lose
+            found = []
+        resuming_here = cfg.resume and os.path.realpath(os.path.dirname(os.path.abspath(
+            checkpoint_path(cfg.resume, cfg.out_dir)))) == os.path.realpath(cfg.out_dir)
+        if found and not resuming_here:
+            if not cfg.overwrite:
+                raise ValueError(f"out_dir: {cfg.out_dir} already holds a run ({', '.join(found)}); choose another "
+                                 "--out, continue that run with --resume, or replace it with --overwrite")
+            self.ctx.barrier()  # every rank has looked before rank 0 deletes
+            if self.ctx.is_main:
+                for f in found:
+                    path = os.path.join(cfg.out_dir, f)
+                    shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        self.ctx.barrier()
+
     def _start_stage(self, i: int) -> None:
         """Fresh optimiser, schedule and latency sampler for stage ``i`` (TIT restarts them at every stage); the
         stage's optimizer/schedule kind when it names one, else the run's."""
@@ -182,8 +247,9 @@ class Trainer:
             self.optimizer = torch.optim.Adam(params, lr=stage.lr, betas=(0.9, 0.999), weight_decay=wd)
         else:
             self.optimizer = torch.optim.SGD(params, lr=stage.lr, momentum=cfg.momentum, weight_decay=wd)
-        warmup = cfg.warmup_epochs if i == 0 else 0
-        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr)
+        warmup, noise = (cfg.warmup_epochs, cfg.lr_noise) if i == 0 else (0, 0.0)
+        factor = LrFactor(stage.schedule or cfg.schedule, stage.epochs, warmup, cfg.warmup_lr / stage.lr,
+                          noise, cfg.seed)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.latency = LatencySampler(cfg.latency, stage.T, cfg.seed)
 
@@ -199,7 +265,7 @@ class Trainer:
     def _autocast(self):
         if self.cfg.amp == "none":
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16)
 
     # ---- training ---------------------------------------------------------------------------------------------
     def fit(self, max_epochs: Optional[int] = None) -> TrainResult:
@@ -341,6 +407,10 @@ class Trainer:
             w.writerow(keys + t_cols)
             for r in self.history:
                 w.writerow([r[k] for k in keys] + [f"{a:.6f}" for a in r["accuracy"]])
+        self._write_config()
+
+    def _write_config(self) -> None:
+        os.makedirs(self.out_dir, exist_ok=True)
         with open(os.path.join(self.out_dir, "config.json"), "w") as f:
             json.dump(self.cfg.to_dict(), f, indent=2)
 
@@ -368,7 +438,7 @@ class Trainer:
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
-            "format": 1, "config": self.cfg.to_dict(), "model": self.model.state_dict(),
+            "config": self.cfg.to_dict(), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "stage": self.stage_index, "epoch_in_stage": self.epoch_in_stage,
             "history": self.history, "rng": rng,
@@ -379,22 +449,38 @@ class Trainer:
 
     def load(self, path) -> None:
         """Continue from a checkpoint of a run with the same options (environment options may differ)."""
-        ck = load_checkpoint(path, map_location="cpu")
+        try:
+            ck = load_checkpoint(path, map_location="cpu", need=RESUME_NEEDS)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"resume: {e}") from None
+        except CheckpointError as e:
+            raise CheckpointError(f"resume: {e}") from None
         theirs, ours = ck["config"], self.cfg.to_dict()
-        diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS and theirs.get(k) != ours[k]]
+        # More (or fewer, down to those done) epochs of a one-stage run continue it; nothing else may change.
+        extendable = () if self.cfg.tit else ("epochs",)
+        diff = [k for k in ours if k not in ENVIRONMENT_OPTIONS + extendable and theirs.get(k, ours[k]) != ours[k]]
         if diff:
             raise ValueError("resume: the checkpoint was trained with different options: " + ", ".join(
                 f"{k} ({theirs.get(k)!r} there, {ours[k]!r} here)" for k in diff))
         self.model.load_state_dict(ck["model"])
+        done = sum(s.epochs for s in TrainConfig.from_dict(theirs).stages()[:ck["stage"]]) + ck["epoch_in_stage"]
         self.stage_index, self.epoch_in_stage = ck["stage"], ck["epoch_in_stage"]
+        if not self.cfg.tit and theirs.get("epochs") != self.cfg.epochs:
+            if done > self.cfg.epochs:
+                raise ValueError(f"epochs: the checkpoint has trained {done} epochs already, more than {self.cfg.epochs}")
+            self.stage_index, self.epoch_in_stage = (1, 0) if done == self.cfg.epochs else (0, done)
         if not self.finished:
             self._start_stage(self.stage_index)
             self.optimizer.load_state_dict(ck["optimizer"])
-            # checkpoints from before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state: its
-            # last_epoch is what matters, the factor is rebuilt from the config
-            sched = dict(ck["scheduler"])
-            sched.setdefault("lr_lambdas", self.scheduler.state_dict()["lr_lambdas"])
+            # The factor is rebuilt from the config (it follows --epochs when those were changed; checkpoints from
+            # before the LambdaLR schedules hold a CosineAnnealingLR/ConstantLR state): only last_epoch is taken, and
+            # the rate set from it as LambdaLR.step would.
+            sched = dict(ck["scheduler"], lr_lambdas=self.scheduler.state_dict()["lr_lambdas"])
             self.scheduler.load_state_dict(sched)
+            s = self.scheduler
+            for group, base, factor in zip(self.optimizer.param_groups, s.base_lrs, s.lr_lambdas):
+                group["lr"] = base * factor(s.last_epoch)
+            s._last_lr = [group["lr"] for group in self.optimizer.param_groups]
         self.scaler.load_state_dict(ck["scaler"])
         self.history = list(ck["history"])
         torch.set_rng_state(ck["rng"]["torch"])
@@ -419,7 +505,8 @@ def mixup_weight(alpha: float, generator: torch.Generator) -> Optional[float]:
 
 
 def _progress(enabled: bool, total: int, desc: str):
-    if not enabled:
+    """A tqdm bar on a terminal only: piped logs get the plain per-epoch lines, not carriage returns."""
+    if not enabled or not sys.stderr.isatty():
         return None
     from tqdm.auto import tqdm
 
