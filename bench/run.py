@@ -141,15 +141,14 @@ def run_memory(args, device, timer, out: Path) -> list[dict]:
         kw = case.kwargs() if case.name != "window_snn_tiny" else dict(num_classes=case.num_classes,
                                                                        in_channels=case.in_channels)
         model = zoo.get(case.name, **kw).to(device)
-        for variant in variants:
-            if variant == "spikingjelly" and case.name.startswith("window_snn"):
-                continue  # its window cell calls the LIF function with v_init: no LIFNode stands in for that
-            row = memory.bench_memory(case, model, variant, timer, device)
+        # its window cell calls the LIF function with v_init: no LIFNode stands in for that
+        case_variants = [v for v in variants if not (v == "spikingjelly" and case.name.startswith("window_snn"))]
+        for row in memory.bench_case(case, model, case_variants, timer, device):
             rows.append(row)
-            print(f"{case.name} T={case.T} batch={case.batch} {variant:<13} kept {row['saved_mib']:7.1f} MiB "
+            print(f"{case.name} T={case.T} batch={case.batch} {row['variant']:<13} kept {row['saved_mib']:7.1f} MiB "
                   f"(+params {row['saved_with_params_mib']:7.1f})  peak {row['peak_mib'] or float('nan'):6.0f} MiB"
-                  f"  step {row['median_ms']:8.1f} ms")
-            records.write_rows(out / "memory.csv", rows, memory.COLUMNS)
+                  f"  step {row['median_ms']:8.1f} ms (p20 {row['p20_ms']:8.1f})")
+        records.write_rows(out / "memory.csv", rows, memory.COLUMNS)
     return rows
 
 
@@ -197,12 +196,14 @@ def main(argv=None) -> int:
             "batches"])
     if "memory" in args.parts:
         records.write_notes(out / "memory.md", f"Training memory on {machine_name(device)}", head + [
-            "fp32 training steps (forward, TET loss, backward, SGD) at batch 4; variants: fastlif (compaction on, "
-            "the default), fastlif-off (`fastlif.memory.compact(model, False)`), spikingjelly (SpikingJelly 2.0 "
+            "fp32 training steps (forward, TET loss, backward, SGD) at batch 4; variants: fastlif-compact "
+            "(`fastlif.memory.compact(model)`: spikes as bits, batch norms recomputed), fastlif-off (the default, "
+            "`fastlif.memory.compact(model, False)`), spikingjelly (SpikingJelly 2.0 "
             "multi-step LIFNode in place of every LIFSequence); saved_mib: bytes autograd keeps for backward in "
             "one forward (input and parameters excluded), saved_with_params_mib: the same plus the parameters (the "
             "issue's convention); peak_mib: CUDA allocator, or CPU resident set (approximate, low for every variant "
-            "after the first); SpikingJelly memopt levels 2-4 need CUDA and are not run on a CPU"])
+            "after the first); a case's variants are timed interleaved, round after round, so they share the load of a "
+            "shared machine; SpikingJelly memopt levels 2-4 need CUDA and are not run on a CPU"])
     if not args.no_plot:
         for path in plot.plot_folder(out):
             print(f"wrote {path}")

@@ -59,3 +59,10 @@ def test_bad_arguments_name_themselves():
     with pytest.raises(TypeError, match="packed must be"):
         unpack_bits(torch.ones(3))
     assert isinstance(pack_bits(torch.ones(3)), PackedBits)
+
+
+def test_dense_layouts_are_packed_in_memory_order():
+    # no transposing copy for channels_last: its bits are those of its memory, read straight through
+    t = _binary((2, 3, 4, 5), torch.float32, 1).contiguous(memory_format=torch.channels_last)
+    memory = t.permute(0, 2, 3, 1).reshape(-1)
+    assert torch.equal(pack_bits(t).data, pack_bits(memory).data)

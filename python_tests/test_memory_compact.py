@@ -1,5 +1,7 @@
 """fastlif/memory/compact.py: compacted training keeps less for backward and gives bit-identical gradients."""
 import copy
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from fastlif.mixer.threshold import region_threshold
 
 def _grads(model, x, compact_on: bool, seed: int = 0):
     """Gradients (and the BN running statistics after the step) of one TET-style step, compaction on or off."""
-    net = memory.compact(copy.deepcopy(model), compact_on)
+    net = memory.compact(copy.deepcopy(model), compact_on, min_bytes=0)  # the tiny tensors too
     torch.manual_seed(seed)  # the window SNN draws Bernoulli spikes in training
     out = net(x)
     out.float().square().mean().backward()
@@ -59,10 +61,11 @@ def test_identical_gradients_bf16(case):
     _assert_identical(model, (torch.rand(shape) * 1.5).to(torch.bfloat16))
 
 
-def test_models_are_built_compact_and_keep_less():
+def test_models_are_built_with_the_switch_off_and_keep_less_with_it_on():
     torch.manual_seed(0)
     model = fastlif.models.vggsnn(T=2, input_size=16).train()
-    assert memory.is_compact(model)
+    assert not memory.is_compact(model) and not model.compact_by_default
+    memory.compact(model, min_bytes=0)  # these test sizes are under the default MIN_BYTES
     x = torch.rand(2, 2, 2, 16, 16)
     exclude = [x, *model.parameters()]
     on = memory.saved_bytes(lambda: model(x), exclude)
@@ -72,7 +75,7 @@ def test_models_are_built_compact_and_keep_less():
 
 
 def test_switch_survives_deepcopy_and_leaves_the_state_dict_alone():
-    model = fastlif.models.digits_cnn()
+    model = memory.compact(fastlif.models.digits_cnn())
     keys = set(model.state_dict())
     clone = memory.compact(copy.deepcopy(model), False)
     assert memory.is_compact(model) and not memory.is_compact(clone)
@@ -131,7 +134,7 @@ def test_tensors_not_known_binary_are_never_packed(module, shape):
 
 
 def test_packing_only_the_spikes_a_layer_saves():
-    model = memory.compact(ScaledSpikes())
+    model = memory.compact(ScaledSpikes(), min_bytes=0)
     model.forward = nn.Module.__call__.__get__(model.fc)  # Linear straight on the input: nothing binary to pack
     x = torch.randn(4, 6, requires_grad=True)
     assert memory.saved_bytes(lambda: model(x), [model.fc.weight]) == x.numel() * 4
@@ -144,7 +147,7 @@ def test_context_manager_on_a_custom_model():
     x = torch.rand(3, 2, 2, 6, 6)
     exclude = [x, *model.parameters()]
     plain = memory.saved_bytes(lambda: model(x), exclude)
-    with memory.compact_activations():
+    with memory.compact_activations(min_bytes=0):
         small = memory.saved_bytes(lambda: model(x), exclude)
     n = 3 * 2 * 8 * 6 * 6
     # plain: BN input, LIF input, conv input (spikes), BN's per-channel statistics; compact: the LIF input and the
@@ -157,7 +160,7 @@ def test_residual_add_is_recomputed():
     bn, lif1, lif2 = fastlif.nn.TdBatchNorm2d(4), fastlif.LIFSequence(), fastlif.LIFSequence()
     x, z = torch.rand(2, 2, 4, 3, 3, requires_grad=True), torch.rand(2, 2, 4, 3, 3, requires_grad=True) * 2
     exclude = [x, z, *bn.parameters()]
-    with memory.compact_activations():
+    with memory.compact_activations(min_bytes=0):
         summed = memory.saved_bytes(lambda: lif2(memory.residual_add(bn(x), lif1(z))), exclude)
         plain = memory.saved_bytes(lambda: lif2(bn(x) + lif1(z)), exclude)
     n = x.numel()
@@ -166,7 +169,7 @@ def test_residual_add_is_recomputed():
 
 
 def test_in_place_change_before_backward_is_an_error():
-    model = fastlif.models.digits_cnn().train()
+    model = memory.compact(fastlif.models.digits_cnn(), min_bytes=0).train()
     out = model(torch.rand(2, 1, 8, 8))
     with torch.no_grad():
         model.features[0].bn.weight.add_(1.0)
@@ -179,3 +182,42 @@ def test_bad_arguments_name_themselves():
         memory.compact("resnet19")
     with pytest.raises(TypeError, match="enabled must be"):
         memory.compact(nn.Linear(2, 2), enabled=1)
+
+
+def test_tensors_under_min_bytes_are_kept_as_they_are():
+    lif, fc = fastlif.LIFSequence(), nn.Linear(16, 3)
+    x = torch.randn(4, 2, 16) * 2  # spikes of 128 fp32 elements = 512 bytes, saved by the Linear
+    for min_bytes, expected in ((513, 512), (512, 128 // 8)):
+        with memory.compact_activations(min_bytes=min_bytes):
+            assert memory.saved_bytes(lambda: fc(lif(x)), [x, *fc.parameters()]) == expected
+    model = memory.compact(nn.Sequential(lif, fc), min_bytes=512)
+    assert copy.deepcopy(model).compact_min_bytes == 512
+
+
+def test_min_bytes_is_checked():
+    with pytest.raises(ValueError, match="min_bytes must be >= 0"):
+        memory.compact(nn.Linear(2, 2), min_bytes=-1)
+    with pytest.raises(TypeError, match="min_bytes must be an int"):
+        with memory.compact_activations(min_bytes=1.5):
+            pass
+
+
+def test_importing_memory_first_still_builds_models():
+    # fastlif.nn imports fastlif.memory (SpikingNet installs the switch) and fastlif.memory reads fastlif.nn's norms:
+    # importing fastlif.memory first must not leave SpikingNet holding the submodule instead of the function
+    code = "from fastlif import memory; import fastlif.models as m; m.get('digits_cnn'); print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_tebn_keeps_nothing_full_size_for_its_step_scale():
+    # TEBN's y * p[t] saves the shared BN's output y: recomputed like a norm's output, so TEBN keeps what tdBN does
+    # plus its per-step scale (T floats)
+    torch.manual_seed(0)
+    x = torch.rand(3, 2, 4, 5, 5)
+    saved = {}
+    for norm in ("tdbn", "tebn"):
+        layer = nn.Sequential(fastlif.nn.make_norm(norm, 4, steps=3), fastlif.LIFSequence())
+        with memory.compact_activations(min_bytes=0):
+            saved[norm] = memory.saved_bytes(lambda: layer(x), [x, *layer.parameters()])
+    assert saved["tebn"] - saved["tdbn"] <= 3 * 4

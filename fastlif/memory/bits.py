@@ -1,9 +1,13 @@
 """Spike tensors kept 1 bit per spike: ``pack_bits`` / ``unpack_bits``, exact for tensors whose values are 0 or 1.
 
-Plain vectorised torch, so the same code runs on every device: the values are compared with 0, grouped in bytes of
-8 (little-endian bit order), and restored as exact 0.0 / 1.0 in the tensor's dtype, shape and — for a dense tensor
-(contiguous, channels_last or any other dense permutation) — strides, so the layer reading it back runs the very
-kernels it ran on the original.
+Plain vectorised torch, so the same code runs on every device, in a few passes that each read or write the
+tensor once: the values are compared with 0 (one byte per element), each group of 8 bytes is read as one int64
+word and folded into one byte by three shift-or steps, and unpacking spreads each byte back into a word with the
+inverse shift-and-mask steps and converts those bytes to the tensor's dtype in one copy. The bits follow the
+tensor's memory order (its logical order when it is contiguous; a channels_last or other dense tensor is packed
+and restored in place order, without a transposing copy), little-endian within a byte: element ``8k + i`` is bit
+``i`` of byte ``k``. ``unpack_bits`` restores the dtype, shape and — for a dense tensor — the strides, so the
+layer reading it back runs the very kernels it ran on the original.
 """
 from __future__ import annotations
 
@@ -14,10 +18,8 @@ import torch
 from ..layout import dense_extent
 
 _BITS = 8
-
-
-def _weights(device: torch.device) -> torch.Tensor:
-    return torch.tensor([1 << i for i in range(_BITS)], dtype=torch.uint8, device=device)
+# unpack: a byte b7..b0 in the low bits of a word → bit i at bit 8i (each step doubles the number of groups)
+_SPREAD = ((28, 0x0000000F0000000F), (14, 0x0003000300030003), (7, 0x0101010101010101))
 
 
 def is_dense(shape, stride) -> bool:
@@ -26,13 +28,24 @@ def is_dense(shape, stride) -> bool:
     return dense_extent(shape, stride) is not None
 
 
+def _memory_order(t: torch.Tensor) -> tuple | None:
+    """The permutation of ``t``'s dims, outermost in memory first, that makes it contiguous; None when ``t`` is
+    not dense (it is then packed in logical order and comes back contiguous)."""
+    if not is_dense(t.shape, t.stride()):
+        return None
+    perm = tuple(sorted(range(t.dim()), key=lambda d: (-t.stride(d), -t.shape[d])))
+    return perm if t.permute(perm).is_contiguous() else None
+
+
 @dataclass(frozen=True)
 class PackedBits:
-    """A binary tensor as bits: ``data`` uint8 `[ceil(numel / 8)]` plus what restores the original."""
+    """A binary tensor as bits: ``data`` uint8 `[ceil(numel / 8)]` plus what restores the original (``order``:
+    the dims in the memory order the bits follow, None for logical order)."""
     data: torch.Tensor
     shape: torch.Size
     stride: tuple
     dtype: torch.dtype
+    order: tuple | None
 
     @property
     def nbytes(self) -> int:
@@ -44,23 +57,29 @@ def pack_bits(t: torch.Tensor) -> PackedBits:
     a nonzero value other than 1 would come back as 1."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"t must be a torch.Tensor, got {type(t).__name__}")
-    flat = t.reshape(-1) != 0  # logical (row-major) order, whatever t's strides
+    order = _memory_order(t)
+    flat = (t.permute(order) if order is not None else t).reshape(-1) != 0  # a view when dense: no copy
     pad = -flat.numel() % _BITS
     if pad:
         flat = torch.cat([flat, flat.new_zeros(pad)])
-    data = (flat.view(-1, _BITS).to(torch.uint8) * _weights(t.device)).sum(dim=1, dtype=torch.uint8)
-    return PackedBits(data, t.shape, tuple(t.stride()), t.dtype)
+    words = flat.view(torch.uint8).view(torch.int64)  # 8 booleans (bytes 0/1) per word, fresh so aligned
+    for shift in (7, 14, 28):  # fold: byte 0 of each word gathers bit i from byte i (the other bytes are dropped)
+        words |= words >> shift
+    return PackedBits(words.to(torch.uint8), t.shape, tuple(t.stride()), t.dtype, order)
 
 
 def unpack_bits(packed: PackedBits) -> torch.Tensor:
     """The tensor ``pack_bits`` was given: same values, dtype, shape, and its strides when it was dense."""
     if not isinstance(packed, PackedBits):
         raise TypeError(f"packed must be a PackedBits, got {type(packed).__name__}")
-    numel = packed.shape.numel()
-    bits = (packed.data.unsqueeze(1) & _weights(packed.data.device)) != 0
-    values = bits.view(-1)[:numel].to(packed.dtype).view(packed.shape)
-    if not is_dense(packed.shape, packed.stride):  # a strided view comes back contiguous
-        return values
-    out = torch.empty_strided(packed.shape, packed.stride, dtype=packed.dtype, device=packed.data.device)
-    return out.copy_(values)
-
+    words = packed.data.to(torch.int64)
+    for shift, mask in _SPREAD:
+        words |= words << shift
+        words &= mask
+    values = words.view(torch.uint8)[:packed.shape.numel()]  # one byte 0/1 per element, in packing order
+    device = packed.data.device
+    if packed.order is None:
+        return values.to(packed.dtype).view(packed.shape)
+    out = torch.empty_strided(packed.shape, packed.stride, dtype=packed.dtype, device=device)
+    out.permute(packed.order).view(-1).copy_(values)
+    return out

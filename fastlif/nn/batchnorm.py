@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_positive
+from ..memory.compact import recomputable
 
 NORMS = ("bn", "tdbn", "tebn", "bntt")
 RESIDUAL_ALPHA = 1 / math.sqrt(2)  # tdBN's α for the two BNs whose outputs are summed at a residual add
@@ -71,7 +72,8 @@ class TEBatchNorm2d(TdBatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_sequence(x, self.num_features, self.steps)
-        y = super().forward(x)
+        # the scale multiply saves y: under fastlif.memory's compaction it is recomputed, not kept
+        y = recomputable(self, x, super().forward(x), super().forward)
         return y * self.step_scale[: x.shape[0]].view(-1, 1, 1, 1, 1).to(y.dtype)
 
     def extra_repr(self) -> str:

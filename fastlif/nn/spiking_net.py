@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int
+from ..memory import compact
 from ..neuron import LIFSequence
 from .direct_encoding import encode
 
@@ -38,8 +39,8 @@ class SpikingNet(nn.Module, ABC):
     outputs `[T, B, classes]`. A static input reaches it as a stride-0 view along time, so a network whose steps
     are independent may compute one and expand it.
 
-    Training keeps spikes as bits and recomputes batch norms (``fastlif.memory.compact``, exact gradients);
-    ``fastlif.memory.compact(model, False)`` keeps every activation instead.
+    ``fastlif.memory.compact(model)`` makes training keep spikes as bits and recompute batch norms (a third of the
+    activation memory, exact gradients); off by default (``compact_by_default``).
 
     Time comes first: an event input is `[T, B, C, H, W]`, and with ``T=None`` its frame count must be the ``T``
     the model was built for (a batch-first `[B, T, ...]` batch would otherwise run as B steps of T samples), unless
@@ -52,6 +53,13 @@ class SpikingNet(nn.Module, ABC):
     # from step to step; a network that runs every frame as its own pass takes any number of frames.
     fixed_steps = True
 
+    # Compaction on by default only where it makes the training step no slower. On the one machine timed (2 shared
+    # CPU cores, one torch thread, bench/results/amd-epyc-2c/memory.csv, variants interleaved) the compacted step
+    # was slower for every model, p20 over p20: resnet19 1.16x, vggsnn 1.06x (median 0.95x), the tiny window SNN
+    # 1.06x (the hooks alone: its tensors are under MIN_BYTES); min-of-9 CPU time in a separate check: resnet19
+    # +2 %, vggsnn -1..+2 %. A model measured no slower (say on a GPU) sets this True.
+    compact_by_default = False
+
     def __init__(self, T: int, in_channels: int, input_size: int | None = None, neuron=None,
                  batch_first: bool = False):
         super().__init__()
@@ -62,10 +70,7 @@ class SpikingNet(nn.Module, ABC):
         self.in_channels = in_channels
         self.input_size = input_size
         self.neuron = neuron_options(neuron)
-        # Imported here: fastlif.memory imports fastlif.nn (the norms it recomputes), so a module-level import
-        # would be circular whenever fastlif.memory is imported first.
-        from ..memory import compact
-        compact(self)
+        compact(self, self.compact_by_default)  # installs the switch, so compact(model) only flips it
 
     def spiking(self) -> LIFSequence:
         """A fresh neuron layer with the model's options (one per layer, so hooks can count spikes per layer)."""
