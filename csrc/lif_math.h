@@ -58,9 +58,18 @@ struct Param {
 };
 
 template <typename acc_t>
-FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c, const acc_t* decay_t, const acc_t* threshold_t, int64_t n) {
-  const acc_t th = threshold_t ? threshold_t[n] : c.threshold;
-  return Param<acc_t>{decay_t ? decay_t[n] : c.decay, th, threshold_t ? fire_level(th, c.fire_ge) : c.fire_at};
+FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c, const ParamTensors& t, int64_t n) {
+  const auto* decay = static_cast<const acc_t*>(t.decay);
+  const auto* threshold = static_cast<const acc_t*>(t.threshold);
+  const acc_t th = threshold ? threshold[n * t.threshold_stride] : c.threshold;
+  return Param<acc_t>{decay ? decay[n * t.decay_stride] : c.decay, th,
+                      threshold ? fire_level(th, c.fire_ge) : c.fire_at};
+}
+
+// The call's scalars as every neuron's parameters (the kernels' variant without per-neuron tensors).
+template <typename acc_t>
+FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c) {
+  return Param<acc_t>{c.decay, c.threshold, c.fire_at};
 }
 
 // a·b + c rounded once. Every multiply-add of the backward is written with it: the CPU twin is built with

@@ -11,8 +11,9 @@
 // x is `[T, ...]` in any layout that is dense with time outermost (contiguous, channels_last, permuted): the
 // kernels see it as `[T, N]` in memory order, and every output has x's strides (u_final and grad_v those of
 // x[0]), so no layout is copied. Outputs nobody asked for come back as empty `[0]` tensors, never written.
-// decay_t / threshold_t: per-neuron parameters laid out like v_init (one step of x, state dtype); when given, the
-// scalar of the same name is ignored. Their gradients come back per neuron, in the same layout.
+// decay_t / threshold_t: per-neuron parameters laid out like v_init (one step of x, state dtype), or one element for
+// every neuron; when given, the scalar of the same name is ignored. Their gradients come back per neuron, in
+// v_init's layout.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <Python.h>
@@ -118,6 +119,35 @@ at::Tensor fresh_like(const at::Tensor& x) {
 
 int64_t neurons(const at::Tensor& x) { return c10::multiply_integers(x.sizes().slice(1)); }
 
+// A fresh per-neuron CPU output (the parameter gradients), advised onto huge pages like fresh_like's.
+at::Tensor fresh_state(const at::Tensor& like) {
+  at::Tensor t = empty_state(like);
+  if (t.is_cpu()) advise_huge_pages(t.data_ptr(), t.nbytes());
+  return t;
+}
+
+// decay_t / threshold_t: laid out like one step of `like` in the state dtype (per neuron), or one element read by
+// every neuron (stride 0: a per-layer parameter, not expanded).
+ParamTensors param_tensors(const std::optional<at::Tensor>& decay_t, const std::optional<at::Tensor>& threshold_t,
+                           const at::Tensor& like) {
+  ParamTensors p;
+  const auto check = [&](const std::optional<at::Tensor>& t, const char* name, const void*& ptr, int64_t& stride) {
+    if (!t.has_value()) return;
+    if (t->numel() == 1) {
+      TORCH_CHECK_VALUE(t->device() == like.device(), "fastlif: ", name, " must be on ", like.device());
+      TORCH_CHECK_TYPE(t->scalar_type() == state_type(like.scalar_type()), "fastlif: ", name, " must be ",
+                       state_type(like.scalar_type()), ", got ", t->scalar_type());
+      stride = 0;
+    } else {
+      check_like(*t, like, true, name);
+    }
+    ptr = t->data_ptr();
+  };
+  check(decay_t, "decay_t", p.decay, p.decay_stride);
+  check(threshold_t, "threshold_t", p.threshold, p.threshold_stride);
+  return p;
+}
+
 const void* ptr_or_null(const std::optional<at::Tensor>& t) { return t.has_value() ? t->data_ptr() : nullptr; }
 
 at::Tensor nothing(const at::Tensor& like, at::ScalarType dtype) { return at::empty({0}, like.options().dtype(dtype)); }
@@ -136,8 +166,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
   const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, charge, fire_ge);
   const auto acc = state_type(x.scalar_type());
   if (v_init.has_value()) check_like(*v_init, x, true, "v_init");
-  if (decay_t.has_value()) check_like(*decay_t, x, true, "decay_t");
-  if (threshold_t.has_value()) check_like(*threshold_t, x, true, "threshold_t");
+  const ParamTensors params = param_tensors(decay_t, threshold_t, x);
   at::Tensor s = fresh_like(x);
   at::Tensor h = save_h ? fresh_like(x) : nothing(x, x.scalar_type());
   at::Tensor u = save_u ? empty_state(x) : nothing(x, acc);
@@ -147,8 +176,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
     return {s, h, u};
   }
   LifForwardArgs a{x.data_ptr(), ptr_or_null(v_init), s.data_ptr(), save_h ? h.data_ptr() : nullptr,
-                   save_u ? u.data_ptr() : nullptr, T, N, dtype_of(x), opt, at::get_num_threads(),
-                   ptr_or_null(decay_t), ptr_or_null(threshold_t)};
+                   save_u ? u.data_ptr() : nullptr, T, N, dtype_of(x), opt, at::get_num_threads(), params};
 #ifdef WITH_CUDA
   if (x.is_cuda()) {
     const c10::cuda::CUDAGuard guard(x.device());
@@ -173,8 +201,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
                                                 bool fire_ge, bool need_grad_params) {
   TORCH_CHECK_VALUE(x.has_value() || h.has_value(), "fastlif: lif_backward takes x (to recompute the membrane) or "
                     "the saved h, got neither");
-  TORCH_CHECK_VALUE(!(charge == 1 && need_grad_params && !x.has_value()), "fastlif: the rate gradient of the "
-                    "scaled-input charge reads x: pass x");
+  TORCH_CHECK_VALUE(!(charge == 1 && (decay_t.has_value() || threshold_t.has_value()) && !x.has_value()),
+                    "fastlif: with per-neuron parameters the scaled-input charge's rate gradient reads x: pass x");
+  TORCH_CHECK_VALUE(!need_grad_params || decay_t.has_value() || threshold_t.has_value(),
+                    "fastlif: need_grad_params asks for the gradients of decay_t / threshold_t, but neither is given");
   const at::Tensor& ref = x.has_value() ? *x : *h;  // the forward's input or its membrane: same shape and layout
   TORCH_CHECK_VALUE(ref.dim() >= 1, "fastlif: x / h must be [T, ...], got a 0-d tensor");
   TORCH_CHECK_VALUE(time_major_dense(ref), "fastlif: x / h must be dense with time outermost, got strides ",
@@ -182,16 +212,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
   const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, charge, fire_ge);
   if (h.has_value() && x.has_value()) check_like(*h, *x, false, "h");
   if (v_init.has_value()) check_like(*v_init, ref, true, "v_init");
-  if (decay_t.has_value()) check_like(*decay_t, ref, true, "decay_t");
-  if (threshold_t.has_value()) check_like(*threshold_t, ref, true, "threshold_t");
+  const ParamTensors params = param_tensors(decay_t, threshold_t, ref);
   if (grad_s.has_value()) check_like(*grad_s, ref, false, "grad_s");
   if (grad_h.has_value()) check_like(*grad_h, ref, false, "grad_h");
   if (grad_u.has_value()) check_like(*grad_u, ref, true, "grad_u");
   at::Tensor gx = fresh_like(ref);
   const auto acc = state_type(ref.scalar_type());
   at::Tensor gv = need_grad_v ? empty_state(ref) : nothing(ref, acc);
-  at::Tensor gd = need_grad_params ? empty_state(ref) : nothing(ref, acc);
-  at::Tensor gt = need_grad_params ? empty_state(ref) : nothing(ref, acc);
+  at::Tensor gd = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
+  at::Tensor gt = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
   const int64_t T = ref.size(0), N = neurons(ref);
   if (T == 0 || N == 0) {  // no step: dL/dv_init is dL/du_final, and the parameters acted nowhere
     if (need_grad_v) grad_u.has_value() ? gv.copy_(*grad_u) : gv.zero_();
@@ -203,9 +232,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
   }
   LifBackwardArgs a{ptr_or_null(x), ptr_or_null(v_init), ptr_or_null(h), ptr_or_null(grad_s),
                     ptr_or_null(grad_h), ptr_or_null(grad_u), gx.data_ptr(), need_grad_v ? gv.data_ptr() : nullptr,
-                    T, N, dtype_of(ref), opt, at::get_num_threads(), ptr_or_null(decay_t),
-                    ptr_or_null(threshold_t), need_grad_params ? gd.data_ptr() : nullptr,
-                    need_grad_params ? gt.data_ptr() : nullptr};
+                    T, N, dtype_of(ref), opt, at::get_num_threads(), params,
+                    need_grad_params ? gd.data_ptr() : nullptr, need_grad_params ? gt.data_ptr() : nullptr};
 #ifdef WITH_CUDA
   if (ref.is_cuda()) {
     TORCH_CHECK_VALUE(h.has_value(), "fastlif: the CUDA backward reads the saved membrane h (pass h)");

@@ -19,6 +19,15 @@ struct LifOptions {
   bool fire_ge = false;  // fire at h >= threshold instead of h > threshold
 };
 
+// Per-neuron parameters `[N]` in the state type and one time step's memory order, or one value for every neuron
+// (stride 0: a per-layer parameter is read in place, not expanded); nullptr: the scalar in LifOptions.
+struct ParamTensors {
+  const void* decay = nullptr;
+  const void* threshold = nullptr;
+  int64_t decay_stride = 1, threshold_stride = 1;
+  bool any() const { return decay != nullptr || threshold != nullptr; }
+};
+
 // x, s, h in the input dtype; v_init and u_final in the state type (double for F64, float otherwise).
 struct LifForwardArgs {
   const void* x;
@@ -30,9 +39,7 @@ struct LifForwardArgs {
   DType dtype;
   LifOptions opt;
   int threads;  // CPU only
-  // Per-neuron parameters `[N]` (state type, one time step's memory order); nullptr: the scalar in opt.
-  const void* decay_t = nullptr;
-  const void* threshold_t = nullptr;
+  ParamTensors params;
 };
 
 // grad_s, grad_h, h, x, grad_x in the input dtype; v_init, grad_u (dL/du[T]) and grad_v (dL/dv_init) in the state
@@ -51,10 +58,10 @@ struct LifBackwardArgs {
   DType dtype;
   LifOptions opt;
   int threads;  // CPU only
-  const void* decay_t = nullptr;      // as in LifForwardArgs
-  const void* threshold_t = nullptr;
+  ParamTensors params;
   // dL/d(decay) and dL/d(threshold) per neuron `[N]` (state type), each summed over t by the one thread that owns
-  // the neuron, in a fixed order (deterministic, no atomics). nullptr: not computed; both or neither are given.
+  // the neuron, in a fixed order (deterministic, no atomics). Computed whenever a parameter is a tensor (the
+  // kernels' per-neuron variant), written where these are not nullptr.
   void* grad_decay = nullptr;
   void* grad_threshold = nullptr;
 };

@@ -6,8 +6,8 @@
   (contiguous, channels_last, any dense permutation of the neuron dims), else as a contiguous copy; outputs keep
   its strides, state tensors (v_init, u_final, grad_u, grad_v) those of one time step;
 - the per-neuron parameters: a decay/threshold tensor broadcastable to one step ``x[0]`` goes to the kernels
-  expanded to that step's layout in the state dtype (N values, not T·N); its gradient comes back per neuron from
-  the kernel and autograd sums it to the parameter's shape;
+  expanded to that step's layout in the state dtype (N values, not T·N; a one-element tensor as it is); its
+  gradient comes back per neuron from the kernel and is summed to the parameter's shape;
 - which outputs are written: spikes always, the membrane ``h`` only when returned or when a backward that cannot
   recompute it will read it, ``u_final`` only when returned, ``grad_v`` only when ``v_init`` needs a gradient;
 - the fake (meta) kernels, so ``torch.compile(fullgraph=True)`` traces the ops without graph breaks;
@@ -158,11 +158,12 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
         ctx.recompute = recomputes_h(x.device)
         ctx.h_saved, ctx.u_saved = inputs[_SAVE_H], inputs[_SAVE_U]
         ctx.param_grads = any(t is not None and t.requires_grad for t in (decay_t, threshold_t))
-        # The parameter gradients need the initial state, and the scaled input's rate gradient needs x.
-        keep_x = ctx.recompute or (ctx.param_grads and inputs[_CHARGE] == 1)
+        # The per-neuron kernels (any parameter tensor) rebuild each step's initial state from v_init, and with the
+        # scaled input read x for the rate gradient.
+        tensors = decay_t is not None or threshold_t is not None
+        keep_x = ctx.recompute or (tensors and inputs[_CHARGE] == 1)
         h = None if ctx.recompute or not ctx.h_saved else output[1]
-        ctx.save_for_backward(x if keep_x else None, v_init if keep_x or ctx.param_grads else None, h, decay_t,
-                              threshold_t)
+        ctx.save_for_backward(x if keep_x else None, v_init if keep_x or tensors else None, h, decay_t, threshold_t)
 
     def backward_formula(ctx, grad_s, grad_h, grad_u):
         none9 = (None,) * 9  # the op's nine scalar arguments
@@ -184,8 +185,8 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
             _in_layout(grad_u, ref, True), *ctx.scalars, need_grad_v, decay_t, threshold_t, *ctx.equation,
             ctx.param_grads)
         grads = ((grad_x, grad_v if need_grad_v else None) + none9 +
-                 (grad_decay if needs[_DECAY_T] else None, grad_threshold if needs[_THRESHOLD_T] else None,
-                  None, None))
+                 (_to_parameter(grad_decay, decay_t) if needs[_DECAY_T] else None,
+                  _to_parameter(grad_threshold, threshold_t) if needs[_THRESHOLD_T] else None, None, None))
         return grads[:len(ctx.needs_input_grad)]
 
     torch.library.register_fake(forward_name, empty_forward_outputs)
@@ -194,14 +195,22 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
     return FusedOp(_op(forward_name), backward, recomputes_h)
 
 
+def _to_parameter(grad: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The kernels' per-neuron gradient of a parameter tensor, summed to that tensor (one element: every neuron)."""
+    return grad.sum().reshape(t.shape) if t.numel() == 1 and grad.numel() != 1 else grad
+
+
 def per_neuron(t: Optional[torch.Tensor], x: torch.Tensor) -> Optional[torch.Tensor]:
-    """A decay/threshold tensor broadcastable to one step x[0], as the kernels read it: expanded to that step's
-    layout in the state dtype. Differentiable (the copy's backward sums the per-neuron gradient back to t's
-    shape)."""
+    """A decay/threshold tensor broadcastable to one step x[0], as the kernels read it, in the state dtype: one
+    element as it is (every neuron reads it: a per-layer parameter costs no copy), else expanded to that step's
+    layout. Differentiable (the copy's backward sums the per-neuron gradient back to t's shape)."""
     if t is None:
         return None
+    dtype = state_dtype(x.dtype)
+    if t.numel() == 1:
+        return t.reshape(()).to(dtype)
     sizes, strides = _step_layout(x)
-    if t.dtype == state_dtype(x.dtype) and _same_layout(t, sizes, strides):
+    if t.dtype == dtype and _same_layout(t, sizes, strides):
         return t
     return empty_state(x).copy_(t.expand(sizes))
 

@@ -365,7 +365,8 @@ def ptx(kernel, types, constexprs):
 
 def forward(dtype, exact_mul, charge=0, params=False):
     types = dict(x_ptr=f"*{dtype}", v_ptr="*fp32", s_ptr=f"*{dtype}", h_ptr=f"*{dtype}", u_ptr="*fp32", T="i32",
-                 N="i32", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32")
+                 N="i32", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32", dt_stride="i32",
+                 tt_stride="i32")
     nones = dict(dt_ptr=None, tt_ptr=None, fa_ptr=None)
     if params:
         types.update(dt_ptr="*fp32", tt_ptr="*fp32", fa_ptr="*fp32")
@@ -376,7 +377,8 @@ def forward(dtype, exact_mul, charge=0, params=False):
 
 def backward(surrogate, reset=0, charge=0, grads=False):
     types = dict(gs_ptr="*bf16", gu_ptr="*fp32", h_ptr="*bf16", dx_ptr="*bf16", dv_ptr="*fp32", T="i32", N="i32",
-                 last_row="i64", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32", sg_param="fp32")
+                 last_row="i64", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32", sg_param="fp32",
+                 dt_stride="i32", tt_stride="i32")
     nones = dict(x_ptr=None, v_ptr=None, dt_ptr=None, tt_ptr=None, fa_ptr=None, gd_ptr=None, gt_ptr=None)
     if grads:
         types.update(x_ptr="*bf16", v_ptr="*fp32", dt_ptr="*fp32", tt_ptr="*fp32", fa_ptr="*fp32", gd_ptr="*fp32",

@@ -54,15 +54,16 @@ int threads_for(int64_t work, int64_t chunks, int requested) {
   return int(std::max<int64_t>(1, std::min<int64_t>(chunks, requested)));
 }
 
-// The chunk's per-neuron parameters in local buffers (the inner loops read them like the state; scalars are
-// broadcast into them, so one loop serves both and a learnable parameter costs no second code path).
+// The chunk's per-neuron parameters in local buffers, which the inner loops read like the state. Only the
+// PerNeuron variant of a kernel has them; the other keeps the call's scalars in registers, as before tensors
+// were possible (no cost when unused).
 template <typename acc_t>
 struct ChunkParams {
   acc_t a[kChunk], threshold[kChunk], fire_at[kChunk];
 
-  void load(const Scalars<acc_t>& c, const acc_t* decay_t, const acc_t* threshold_t, int64_t n0, int64_t len) {
+  void load(const Scalars<acc_t>& c, const ParamTensors& t, int64_t n0, int64_t len) {
     for (int64_t i = 0; i < len; ++i) {
-      const Param<acc_t> p = param(c, decay_t, threshold_t, n0 + i);
+      const Param<acc_t> p = param(c, t, n0 + i);
       a[i] = p.a;
       threshold[i] = p.threshold;
       fire_at[i] = p.fire_at;
@@ -71,14 +72,12 @@ struct ChunkParams {
   Param<acc_t> operator[](int64_t i) const { return Param<acc_t>{a[i], threshold[i], fire_at[i]}; }
 };
 
-template <typename scalar_t, typename acc_t, Charge C, Reset R, bool SaveH>
+template <typename scalar_t, typename acc_t, Charge C, Reset R, bool SaveH, bool PerNeuron>
 void forward_kernel(const LifForwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
   const auto shared = scalars<acc_t>(a.opt);
   const auto* x = static_cast<const scalar_t*>(a.x);
   const auto* v0 = static_cast<const acc_t*>(a.v_init);
-  const auto* decay_t = static_cast<const acc_t*>(a.decay_t);
-  const auto* threshold_t = static_cast<const acc_t*>(a.threshold_t);
   // Spikes are stored as the element's bit pattern: a select of two integers vectorises, one of two 16-bit structs
   // need not.
   using Word = std::conditional_t<sizeof(scalar_t) == 2, uint16_t, scalar_t>;
@@ -94,12 +93,12 @@ void forward_kernel(const LifForwardArgs& a) {
     // A per-thread copy of the options: read through the shared one, GCC could not prove that the loop's stores
     // leave them unchanged and kept the hard-reset loops scalar.
     const Scalars<acc_t> c = shared;
-    std::unique_ptr<ChunkParams<acc_t>> pp(new ChunkParams<acc_t>);
+    const Param<acc_t> pc = param(c);
+    std::unique_ptr<ChunkParams<acc_t>> pp(PerNeuron ? new ChunkParams<acc_t> : nullptr);
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * kChunk, len = std::min(kChunk, N - n0);
-      const ChunkParams<acc_t>& p = *pp;
-      pp->load(c, decay_t, threshold_t, n0, len);
+      if constexpr (PerNeuron) pp->load(c, a.params, n0, len);
       acc_t u[kChunk];
       Word sb[kChunk];
       scalar_t hb[kChunk];
@@ -107,7 +106,7 @@ void forward_kernel(const LifForwardArgs& a) {
       for (int64_t t = 0; t < T; ++t) {
         const int64_t row = t * N + n0;
         for (int64_t i = 0; i < len; ++i) {
-          const Param<acc_t> pi = p[i];
+          const Param<acc_t> pi = PerNeuron ? (*pp)[i] : pc;
           const acc_t ht = charge_step<C, R>(u[i], St::to_acc(x[row + i]), pi, c.v_reset);
           const bool st = fire(ht, pi.fire_at);
           sb[i] = st ? one : zero;
@@ -127,7 +126,8 @@ void forward_kernel(const LifForwardArgs& a) {
 // BPTT for one call. Each chunk's membranes are first gathered into `hb`: read from the forward's stored h, or
 // recomputed from x (the forward's arithmetic, so the same values); then swept backwards. A missing grad_s or
 // grad_h reads a row of zeros from the stack instead — one code path, and no [T, N] of zeros in memory.
-// Grads: also dL/d(decay) and dL/d(threshold) per neuron, each summed over t = T−1 … 0 in that order.
+// Grads (the per-neuron variant): also dL/d(decay) and dL/d(threshold) per neuron, each summed over t = T−1 … 0 in
+// that order.
 template <typename scalar_t, typename acc_t, Charge C, Reset R, bool Detach, Surrogate K, bool Grads>
 void backward_kernel(const LifBackwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
@@ -138,8 +138,6 @@ void backward_kernel(const LifBackwardArgs& a) {
   const auto* gs = static_cast<const scalar_t*>(a.grad_s);
   const auto* gh = static_cast<const scalar_t*>(a.grad_h);
   const auto* gu = static_cast<const acc_t*>(a.grad_u);
-  const auto* decay_t = static_cast<const acc_t*>(a.decay_t);
-  const auto* threshold_t = static_cast<const acc_t*>(a.threshold_t);
   auto* gx = static_cast<scalar_t*>(a.grad_x);
   auto* gv = static_cast<acc_t*>(a.grad_v);
   auto* g_decay = static_cast<acc_t*>(a.grad_decay);
@@ -153,8 +151,9 @@ void backward_kernel(const LifBackwardArgs& a) {
     // Per-thread copies: with the options behind a shared reference, GCC could not prove that the stores to the
     // buffers leave them unchanged, and ran the recompute loop scalar (3x slower, measured).
     const Scalars<acc_t> c = shared;
+    const Param<acc_t> pc = param(c);
     std::unique_ptr<acc_t[]> hb(new acc_t[T * width]);  // this thread's membranes
-    std::unique_ptr<ChunkParams<acc_t>> pp(new ChunkParams<acc_t>);
+    std::unique_ptr<ChunkParams<acc_t>> pp(Grads ? new ChunkParams<acc_t> : nullptr);
     // Negative zeros: x + (−0) is x for every x (+0 would turn a −0 result into +0), so a missing gradient changes
     // no bit of the result.
     scalar_t zeros[kChunk];
@@ -162,8 +161,7 @@ void backward_kernel(const LifBackwardArgs& a) {
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * width, len = std::min(width, N - n0);
-      const ChunkParams<acc_t>& p = *pp;
-      pp->load(c, decay_t, threshold_t, n0, len);
+      if constexpr (Grads) pp->load(c, a.params, n0, len);
       acc_t u0[kChunk];  // the initial state
       for (int64_t i = 0; i < len; ++i) u0[i] = v0 ? v0[n0 + i] : acc_t(0);
       if (hs) {
@@ -177,7 +175,7 @@ void backward_kernel(const LifBackwardArgs& a) {
           const scalar_t* __restrict__ xr = x + t * N + n0;
           acc_t* __restrict__ hr = hb.get() + t * width;
           for (int64_t i = 0; i < len; ++i) {
-            const Param<acc_t> pi = p[i];
+            const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
             const acc_t ht = charge_step<C, R>(u[i], St::to_acc(xr[i]), pi, c.v_reset);
             hr[i] = ht;
             u[i] = reset<R>(ht, fire(ht, pi.fire_at), pi, c.v_reset);
@@ -202,7 +200,7 @@ void backward_kernel(const LifBackwardArgs& a) {
         const bool prev_is_h = t > 0;
         const scalar_t* __restrict__ xr = x && C == Charge::ScaledInput ? x + row : zeros;
         for (int64_t i = 0; i < len; ++i) {
-          const Param<acc_t> pi = p[i];
+          const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
           acc_t dthr;
           const acc_t dh = backward_step<R, Detach, K, Grads>(hr[i], St::to_acc(gsr[i]), du[i], pi, c.v_reset,
                                                               c.sg_param, &dthr) + St::to_acc(ghr[i]);
@@ -217,8 +215,8 @@ void backward_kernel(const LifBackwardArgs& a) {
       }
       if (gv) std::copy(du, du + len, gv + n0);
       if constexpr (Grads) {
-        std::copy(ga, ga + len, g_decay + n0);
-        std::copy(gt, gt + len, g_threshold + n0);
+        if (g_decay) std::copy(ga, ga + len, g_decay + n0);
+        if (g_threshold) std::copy(gt, gt + len, g_threshold + n0);
       }
     }
   }
@@ -246,8 +244,10 @@ void lif_forward_cpu(const LifForwardArgs& a) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
     switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
       switch_bool(a.h != nullptr, [&](auto save_h) {
-        forward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
-                       decltype(save_h)::value>(a);
+        switch_bool(a.params.any(), [&](auto per_neuron) {
+          forward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
+                         decltype(save_h)::value, decltype(per_neuron)::value>(a);
+        });
       });
     });
   });
@@ -258,7 +258,7 @@ void lif_backward_cpu(const LifBackwardArgs& a) {
     switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
       switch_detach<decltype(r)::value>(a.opt.detach_reset, [&](auto detach) {
         switch_surrogate(a.opt.surrogate, [&](auto k) {
-          switch_bool(a.grad_decay != nullptr, [&](auto grads) {
+          switch_bool(a.params.any(), [&](auto grads) {
             backward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
                             decltype(detach)::value, decltype(k)::value, decltype(grads)::value>(a);
           });

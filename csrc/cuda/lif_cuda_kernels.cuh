@@ -141,18 +141,16 @@ FASTLIF_HD void store_pack(T* p, const P& v) {
   *reinterpret_cast<W*>(p) = w;
 }
 
-// The parameters of neurons [n, n + VEC), loaded once per thread (per-neuron tensors or the call's scalars).
-template <typename acc_t, int VEC>
-FASTLIF_HD void load_params(Param<acc_t> (&p)[VEC], const Scalars<acc_t>& c, const void* decay_t,
-                            const void* threshold_t, int64_t n) {
+// The parameters of neurons [n, n + VEC), loaded once per thread: from the per-neuron tensors (PerNeuron), else
+// the call's scalars.
+template <bool PerNeuron, typename acc_t, int VEC>
+FASTLIF_HD void load_params(Param<acc_t> (&p)[VEC], const Scalars<acc_t>& c, const ParamTensors& t, int64_t n) {
 #pragma unroll
-  for (int i = 0; i < VEC; ++i) {
-    p[i] = param(c, static_cast<const acc_t*>(decay_t), static_cast<const acc_t*>(threshold_t), n + i);
-  }
+  for (int i = 0; i < VEC; ++i) p[i] = PerNeuron ? param(c, t, n + i) : param(c);
 }
 
 // Forward for neurons [thread·VEC, thread·VEC + VEC). With VEC > 1 the launch plan guarantees N % VEC == 0.
-template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool SaveH>
+template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool SaveH, bool PerNeuron>
 FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c, int64_t thread) {
   using St = Storage<scalar_t>;
   using P = Pack<scalar_t, VEC>;
@@ -164,7 +162,7 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
   const acc_t* v0 = static_cast<const acc_t*>(a.v_init);
   const scalar_t one = St::from_acc(acc_t(1)), zero = St::from_acc(acc_t(0));
   Param<acc_t> p[VEC];
-  load_params(p, c, a.decay_t, a.threshold_t, n);
+  load_params<PerNeuron>(p, c, a.params, n);
 
   acc_t u[VEC];
 #pragma unroll
@@ -201,9 +199,9 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
 }
 
 // Backward (BPTT, t = T−1 … 0) for neurons [thread·VEC, thread·VEC + VEC); dL/du carried in registers.
-// Grads: dL/d(decay) and dL/d(threshold) summed per neuron over t = T−1 … 0 (the CPU twin's order and
-// arithmetic); the state each step started from is rebuilt from the saved h of the step before (one more read
-// per neuron-step, only then), and x is read for the scaled-input charge.
+// Grads (the per-neuron variant): dL/d(decay) and dL/d(threshold) summed per neuron over t = T−1 … 0 (the CPU
+// twin's order and arithmetic); the state each step started from is rebuilt from the saved h of the step before
+// (one more read per neuron-step, only then), and x is read for the scaled-input charge.
 template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool Detach, Surrogate K, bool HasGradH,
           bool Grads>
 FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>& c, int64_t thread) {
@@ -220,7 +218,7 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
   const acc_t* gu = static_cast<const acc_t*>(a.grad_u);
   const acc_t* v0 = static_cast<const acc_t*>(a.v_init);
   Param<acc_t> p[VEC];
-  load_params(p, c, a.decay_t, a.threshold_t, n);
+  load_params<Grads>(p, c, a.params, n);
 
   acc_t du[VEC], ga[VEC], gt[VEC];
 #pragma unroll
@@ -284,8 +282,8 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
     acc_t* gth = static_cast<acc_t*>(a.grad_threshold);
 #pragma unroll
     for (int i = 0; i < VEC; ++i) {
-      gd[n + i] = ga[i];
-      gth[n + i] = gt[i];
+      if (gd) gd[n + i] = ga[i];
+      if (gth) gth[n + i] = gt[i];
     }
   }
 }
@@ -333,7 +331,8 @@ void switch_vector(int vec, F&& f) {
 }
 
 // Resolves the runtime options of a forward call to one kernel configuration and hands it to
-// f(scalar, acc, vec, charge, reset, save_h, scalars) — the tags are empty values whose types carry the choice.
+// f(scalar, acc, vec, charge, reset, save_h, per_neuron, scalars) — the tags are empty values whose types carry
+// the choice.
 template <typename F>
 void dispatch_forward(const LifForwardArgs& a, F&& f) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
@@ -342,27 +341,30 @@ void dispatch_forward(const LifForwardArgs& a, F&& f) {
     const int vec = pick_vector(a.N, wide_vector<scalar_t>(), sizeof(scalar_t), {a.x, a.s, a.h});
     switch_vector<wide_vector<scalar_t>()>(vec, [&](auto v) {
       switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
-        switch_bool(a.h != nullptr,
-                    [&](auto save_h) { f(scalar, acc, v, q, r, save_h, scalars<acc_t>(a.opt)); });
+        switch_bool(a.h != nullptr, [&](auto save_h) {
+          switch_bool(a.params.any(),
+                      [&](auto per_neuron) { f(scalar, acc, v, q, r, save_h, per_neuron, scalars<acc_t>(a.opt)); });
+        });
       });
     });
   });
 }
 
-// The same for a backward call: f(scalar, acc, vec, charge, reset, detach, surrogate, has_grad_h, grads, scalars).
+// The same for a backward call: f(scalar, acc, vec, charge, reset, detach, surrogate, has_grad_h, grads, scalars),
+// grads: the per-neuron variant, which also sums the parameter gradients.
 template <typename F>
 void dispatch_backward(const LifBackwardArgs& a, F&& f) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
     using scalar_t = decltype(scalar);
     using acc_t = decltype(acc);
     const int vec = pick_vector(a.N, wide_vector<scalar_t>(), sizeof(scalar_t),
-                                {a.grad_s, a.grad_h, a.h, a.grad_x, a.grad_decay ? a.x : nullptr});
+                                {a.grad_s, a.grad_h, a.h, a.grad_x, a.params.any() ? a.x : nullptr});
     switch_vector<wide_vector<scalar_t>()>(vec, [&](auto v) {
       switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
         switch_detach<decltype(r)::value>(a.opt.detach_reset, [&](auto detach) {
           switch_surrogate(a.opt.surrogate, [&](auto k) {
             switch_bool(a.grad_h != nullptr, [&](auto has_gh) {
-              switch_bool(a.grad_decay != nullptr, [&](auto grads) {
+              switch_bool(a.params.any(), [&](auto grads) {
                 f(scalar, acc, v, q, r, detach, k, has_gh, grads, scalars<acc_t>(a.opt));
               });
             });

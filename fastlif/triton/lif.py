@@ -120,15 +120,15 @@ def _membrane_to_store(h, spike, threshold, OUT: tl.constexpr):
 
 
 @triton.jit
-def _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, HAS_DT: tl.constexpr,
-            HAS_TT: tl.constexpr):
+def _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, dt_stride, tt_stride,
+            HAS_DT: tl.constexpr, HAS_TT: tl.constexpr):
     """This program's neurons' charge parameter, threshold and fire level: loaded once from the per-neuron
-    tensors, or the call's scalars."""
+    tensors (stride 0: one value for every neuron), or the call's scalars."""
     if HAS_DT:
-        decay = tl.load(dt_ptr + offs, mask=mask, other=0.5)
+        decay = tl.load(dt_ptr + offs * dt_stride, mask=mask, other=0.5)
     if HAS_TT:
-        threshold = tl.load(tt_ptr + offs, mask=mask, other=1.0)
-        fire_at = tl.load(fa_ptr + offs, mask=mask, other=1.0)
+        threshold = tl.load(tt_ptr + offs * tt_stride, mask=mask, other=1.0)
+        fire_at = tl.load(fa_ptr + offs * tt_stride, mask=mask, other=1.0)
     return decay, threshold, fire_at
 
 
@@ -172,14 +172,14 @@ def _forward_step(x_ptr, s_ptr, h_ptr, offs, mask, u, decay, threshold, fire_at,
 
 @triton.jit
 def _lif_forward_kernel(x_ptr, v_ptr, s_ptr, h_ptr, u_ptr, dt_ptr, tt_ptr, fa_ptr, T, N, decay, threshold, fire_at,
-                        v_reset, HAS_V: tl.constexpr, STORE_H: tl.constexpr, STORE_U: tl.constexpr,
+                        v_reset, dt_stride, tt_stride, HAS_V: tl.constexpr, STORE_H: tl.constexpr, STORE_U: tl.constexpr,
                         RESET: tl.constexpr, CHARGE: tl.constexpr, HAS_DT: tl.constexpr, HAS_TT: tl.constexpr,
                         EXACT_MUL: tl.constexpr, UNROLL: tl.constexpr, BLOCK: tl.constexpr):
     # 64-bit: program_id * BLOCK overflows int32 for N >= 2^31 neurons.
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
-    decay, threshold, fire_at = _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, HAS_DT,
-                                        HAS_TT)
+    decay, threshold, fire_at = _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, dt_stride,
+                                        tt_stride, HAS_DT, HAS_TT)
     if HAS_V:
         u = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
@@ -271,15 +271,15 @@ def _backward_step(gs_ptr, gh_ptr, h_ptr, x_ptr, dx_ptr, v_ptr, offs, mask, t, N
 
 @triton.jit
 def _lif_backward_kernel(gs_ptr, gh_ptr, gu_ptr, h_ptr, x_ptr, v_ptr, dx_ptr, dv_ptr, dt_ptr, tt_ptr, fa_ptr,
-                         gd_ptr, gt_ptr, T, N, last_row, decay, threshold, fire_at, v_reset, sg_param,
-                         HAS_GS: tl.constexpr, HAS_GH: tl.constexpr, HAS_GU: tl.constexpr, HAS_V: tl.constexpr,
+                         gd_ptr, gt_ptr, T, N, last_row, decay, threshold, fire_at, v_reset, sg_param, dt_stride,
+                         tt_stride, HAS_GS: tl.constexpr, HAS_GH: tl.constexpr, HAS_GU: tl.constexpr, HAS_V: tl.constexpr,
                          STORE_GV: tl.constexpr, RESET: tl.constexpr, CHARGE: tl.constexpr, DETACH: tl.constexpr,
                          SURROGATE: tl.constexpr, HAS_DT: tl.constexpr, HAS_TT: tl.constexpr, GRADS: tl.constexpr,
                          UNROLL: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
-    decay, threshold, fire_at = _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, HAS_DT,
-                                        HAS_TT)
+    decay, threshold, fire_at = _params(dt_ptr, tt_ptr, fa_ptr, offs, mask, decay, threshold, fire_at, dt_stride,
+                                        tt_stride, HAS_DT, HAS_TT)
     if HAS_GU:
         du = tl.load(gu_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
@@ -363,6 +363,11 @@ def _fire_levels(threshold: float, threshold_t: Optional[torch.Tensor], fire_ge:
     return scalar, tensor
 
 
+def _strides(decay_t: Optional[torch.Tensor], threshold_t: Optional[torch.Tensor]) -> tuple:
+    """The per-neuron tensors' strides: 0 for a one-element tensor (every neuron reads it), else 1."""
+    return tuple(0 if t is not None and t.numel() == 1 else 1 for t in (decay_t, threshold_t))
+
+
 def _check_dense(name: str, t: torch.Tensor) -> None:
     """The kernels walk `[T, N]` rows of memory; direct callers of the op get a clear error instead."""
     if t.dim() == 0 or not ops.time_major_dense(t):
@@ -395,7 +400,7 @@ def lif_forward_triton(x: torch.Tensor, v_init: Optional[torch.Tensor], decay: f
         grid, meta = _launch_args(N)
         _forward_kernel[grid](
             x, v_init, s, h if save_h else None, u if save_u else None, decay_t, threshold_t, fire_at_t, T, N, decay,
-            threshold, fire_at, v_reset, HAS_V=v_init is not None, STORE_H=save_h, STORE_U=save_u, RESET=reset,
+            threshold, fire_at, v_reset, *_strides(decay_t, threshold_t), HAS_V=v_init is not None, STORE_H=save_h, STORE_U=save_u, RESET=reset,
             CHARGE=charge, HAS_DT=decay_t is not None, HAS_TT=threshold_t is not None, EXACT_MUL=_exact_mul(x),
             UNROLL=T if T <= MAX_UNROLL else 0, **meta)
     return s, h, u
@@ -437,7 +442,7 @@ def lif_backward_triton(x: Optional[torch.Tensor], v_init: Optional[torch.Tensor
         _backward_kernel[grid](
             grad_s, grad_h, grad_u, h, x, v_init, dx, dv if need_grad_v else None, decay_t, threshold_t, fire_at_t,
             dd if need_grad_params else None, dt if need_grad_params else None, T, N, (T - 1) * N, decay,
-            threshold, fire_at, v_reset, sg_param, HAS_GS=grad_s is not None, HAS_GH=grad_h is not None,
+            threshold, fire_at, v_reset, sg_param, *_strides(decay_t, threshold_t), HAS_GS=grad_s is not None, HAS_GH=grad_h is not None,
             HAS_GU=grad_u is not None, HAS_V=v_init is not None, STORE_GV=need_grad_v, RESET=reset, CHARGE=charge,
             DETACH=detach_reset, SURROGATE=surrogate, HAS_DT=decay_t is not None, HAS_TT=threshold_t is not None,
             GRADS=need_grad_params, UNROLL=T if T <= MAX_UNROLL else 0, **meta)
