@@ -61,12 +61,24 @@ template <typename acc_t>
 struct ChunkParams {
   acc_t a[kChunk], threshold[kChunk], fire_at[kChunk];
 
+  // Copies and fills (vectorised), not param() per neuron: at T = 1 a per-neuron scalar loop cost more than the
+  // step itself. The next float below a tensor threshold ('>=' firing) is the one scalar loop left.
   void load(const Scalars<acc_t>& c, const ParamTensors& t, int64_t n0, int64_t len) {
-    for (int64_t i = 0; i < len; ++i) {
-      const Param<acc_t> p = param(c, t, n0 + i);
-      a[i] = p.a;
-      threshold[i] = p.threshold;
-      fire_at[i] = p.fire_at;
+    fill(a, static_cast<const acc_t*>(t.decay), t.decay_stride, c.decay, n0, len);
+    fill(threshold, static_cast<const acc_t*>(t.threshold), t.threshold_stride, c.threshold, n0, len);
+    if (t.threshold == nullptr) {
+      std::fill(fire_at, fire_at + len, c.fire_at);
+    } else if (!c.fire_ge) {
+      std::copy(threshold, threshold + len, fire_at);
+    } else {
+      for (int64_t i = 0; i < len; ++i) fire_at[i] = fire_level(threshold[i], true);
+    }
+  }
+  static void fill(acc_t* dst, const acc_t* src, int64_t stride, acc_t scalar, int64_t n0, int64_t len) {
+    if (src == nullptr || stride == 0) {
+      std::fill(dst, dst + len, src ? src[0] : scalar);
+    } else {
+      std::copy(src + n0, src + n0 + len, dst);
     }
   }
   Param<acc_t> operator[](int64_t i) const { return Param<acc_t>{a[i], threshold[i], fire_at[i]}; }
