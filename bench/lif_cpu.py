@@ -4,7 +4,8 @@ T in {1, 2, 4, 8, 16, 32}, N = 2^20, forward and forward+backward, fp32 unless -
 and writes bench/results/<machine>/lif_cpu.csv (the columns of the kernel benchmark, both copy floors included).
 Then the goals for fp32 forward+backward, each met or NOT met by this run's rows: at T = 8 at least 2.5× the
 torch.compile'd loop and 50 % of the copy floor, at T = 1 and T = 32 at least 1.5× the compiled loop (those of the
-goals' T values that ran); and, where bf16 and fp32 both ran, whether bf16 is no slower than fp32 at each T.
+goals' T values that ran); and, where bf16 and fp32 both ran, whether bf16 is no slower than fp32 at each T; and
+whether the kernel with a learnable τ and threshold (PLIF, fastlif-cpu-learnable) stays within 10 % of it.
 
     python bench/lif_cpu.py [--T 1 8] [--N 65536] [--dtype fp32 bf16] [--threads 2] [--out DIR]
 """
@@ -23,7 +24,9 @@ from bench import kernels, providers, records  # noqa: E402
 from bench.machine import describe, machine_name  # noqa: E402
 from bench.timing import Timer  # noqa: E402
 
-PROVIDERS = ["fastlif-cpu", "reference", "reference-compiled"]
+PROVIDERS = ["fastlif-cpu", "reference", "reference-compiled", "fastlif-cpu-learnable"]
+# The learnable-parameter (PLIF) row against the plain one, fp32 forward+backward at every T: at most this ratio.
+LEARNABLE_GOAL = 1.10
 # fp32 forward+backward goals: (T, column of the fastlif-cpu row, least value, unit, what it is measured against)
 GOALS = [(8, "speedup_vs_compiled", 2.5, "x", "the compiled loop"),
          (8, "pct_of_copy", 50.0, "%", "of the (warm) copy floor"),
@@ -36,18 +39,19 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 def table(rows: list[dict]) -> str:
     """One line per (T, dtype, mode): the three times, the kernel's speed-ups and its share of each copy floor."""
     head = (f"{'T':>3} {'dtype':<5} {'mode':<8} {'cpu ms':>9} {'ref ms':>9} {'compiled ms':>11} {'x ref':>7} "
-            f"{'x compiled':>10} {'cpu GB/s':>9} {'% copy':>7} {'% fresh':>7}")
+            f"{'x compiled':>10} {'cpu GB/s':>9} {'% copy':>7} {'% fresh':>7} {'plif ms':>9}")
     lines = [head, "-" * len(head)]
     by_key = {(r["T"], r["dtype"], r["mode"], r["provider"]): r for r in rows}
     for T, dtype, mode in dict.fromkeys((r["T"], r["dtype"], r["mode"]) for r in rows):
-        cpu, ref, comp = (by_key.get((T, dtype, mode, p)) for p in PROVIDERS)
+        cpu, ref, comp, learn = (by_key.get((T, dtype, mode, p)) for p in PROVIDERS)
 
         def cell(row, key, fmt):
             return format(row[key], fmt) if row is not None and row.get(key) is not None else "-"
         lines.append(f"{T:>3} {dtype:<5} {mode:<8} {cell(cpu, 'median_ms', '9.3f')} {cell(ref, 'median_ms', '9.3f')} "
                      f"{cell(comp, 'median_ms', '11.3f')} {cell(cpu, 'speedup_vs_reference', '7.2f')} "
                      f"{cell(cpu, 'speedup_vs_compiled', '10.2f')} {cell(cpu, 'eff_gbps', '9.2f')} "
-                     f"{cell(cpu, 'pct_of_copy', '7.1f')} {cell(cpu, 'pct_of_copy_fresh', '7.1f')}")
+                     f"{cell(cpu, 'pct_of_copy', '7.1f')} {cell(cpu, 'pct_of_copy_fresh', '7.1f')} "
+                     f"{cell(learn, 'median_ms', '9.3f')}")
     return "\n".join(lines)
 
 
@@ -66,6 +70,20 @@ def goal_lines(rows: list[dict]) -> list[str]:
         value = by_T[T][column]
         got = "not measured" if value is None else f"{value:.2f}{unit}, {'met' if value >= least else 'NOT met'}"
         lines.append(f"goal: fp32 forward+backward at T={T} >= {least:g}{unit} {against}: {got}")
+    return lines
+
+
+def learnable_lines(rows: list[dict]) -> list[str]:
+    """Per T: the learnable-parameter (PLIF) kernel's fp32 forward+backward time over the plain kernel's."""
+    plain = _full(rows, "fp32")
+    learn = {r["T"]: r for r in rows if r["provider"] == "fastlif-cpu-learnable" and r["mode"] == "full"
+             and r["dtype"] == "fp32"}
+    lines = []
+    for T in [T for T in learn if T in plain]:
+        ratio = learn[T]["median_ms"] / plain[T]["median_ms"]
+        lines.append(f"goal: fp32 forward+backward at T={T} with learnable tau and threshold (PLIF) within "
+                     f"{LEARNABLE_GOAL - 1:.0%} of plain LIF: {learn[T]['median_ms']:.3f} vs "
+                     f"{plain[T]['median_ms']:.3f} ms ({ratio:.3f}x), {'met' if ratio <= LEARNABLE_GOAL else 'NOT met'}")
     return lines
 
 
@@ -114,7 +132,7 @@ def main(argv=None) -> int:
             rows += kernels.bench_case(case, chosen, ("forward", "full"), timer)
             records.write_rows(out / "lif_cpu.csv", rows, kernels.COLUMNS)
     print(table(rows))
-    verdicts = goal_lines(rows) + bf16_lines(rows)
+    verdicts = goal_lines(rows) + learnable_lines(rows) + bf16_lines(rows)
     for line in verdicts:
         print(line)
     records.write_notes(out / "lif_cpu.md", f"fastlif CPU kernel on {machine_name(device)}", [

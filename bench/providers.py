@@ -70,6 +70,24 @@ class FastlifBackend(Provider):
         return run
 
 
+class FastlifLearnable(Provider):
+    """The same neuron with a learnable time constant and threshold (PLIF, one per layer): ``LIFSequence(tau=2.0,
+    learn_decay=True, learn_threshold=True)``, decay = sigmoid(−w) = 0.5 at w = 0, so the spikes are the plain
+    row's; the backward also returns dL/dw and dL/dthreshold (the kernels' per-neuron sums, then torch's)."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.name = f"fastlif-{backend}-learnable"
+
+    def unavailable(self, device):
+        return dispatch.why_unavailable(self.backend, device)
+
+    def build(self, case):
+        layer = fastlif.LIFSequence(tau=2.0, learn_decay=True, learn_threshold=True, surrogate=case.surrogate,
+                                    backend=self.backend).to(case.device)
+        return layer
+
+
 class Reference(Provider):
     """fastlif's pure-PyTorch loop over time (fastlif/reference.py), eager."""
     name = "reference"
@@ -193,14 +211,15 @@ class SnnTorch(Provider):
 def all_providers(device: torch.device) -> list[Provider]:
     """The providers that make sense on ``device``'s type, fastlif's backends first (the speed-ups are theirs).
 
-    On CPU: fastlif's C++ kernel (Triton there would only run under its interpreter) and one SpikingJelly path;
-    on CUDA: fastlif's CUDA and Triton kernels and each of SpikingJelly's three CUDA paths.
+    On CPU: fastlif's C++ kernel, plain and with learnable parameters (Triton there would only run under its
+    interpreter), and one SpikingJelly path; on CUDA: fastlif's CUDA (plain and learnable) and Triton kernels and
+    each of SpikingJelly's three CUDA paths.
     """
     if device.type == "cuda":
-        own = [FastlifBackend("cuda"), FastlifBackend("triton")]
+        own = [FastlifBackend("cuda"), FastlifLearnable("cuda"), FastlifBackend("triton")]
         sj = [SpikingJelly("cuda"), SpikingJelly("triton"), SpikingJelly("torch")]
     else:
-        own, sj = [FastlifBackend("cpu")], [SpikingJelly()]
+        own, sj = [FastlifBackend("cpu"), FastlifLearnable("cpu")], [SpikingJelly()]
     return own + [Reference(), CompiledReference()] + sj + [SnnTorch()]
 
 

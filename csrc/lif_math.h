@@ -18,18 +18,58 @@
 
 namespace fastlif {
 
-enum class Reset : int { Hard = 0, Soft = 1 };
+// Hard: u = v_reset after a spike. Soft: u = h − threshold. SubtractNext (snnTorch's Leaky, reset_delay=True):
+// the state is the pre-reset h, and the NEXT charge subtracts threshold·s[t−1], the reset detached.
+enum class Reset : int { Hard = 0, Soft = 1, SubtractNext = 2 };
+// Decay: h = a·u + x (a = decay). ScaledInput (SpikingJelly's decay_input=True): h = u + (x − (u − v_reset))·k,
+// k = 1/τ the rate: the input is scaled and the membrane leaks toward v_reset.
+enum class Charge : int { Decay = 0, ScaledInput = 1 };
 enum class Surrogate : int { Triangle = 0, Rectangle = 1, Sigmoid = 2, ATan = 3, SuperSpike = 4 };
 
 // The scalar options of one call, converted once to the arithmetic type acc_t (float, or double for fp64 input).
+// fire_at is the value h must EXCEED to spike: the threshold, or the next value below it when firing at h >= θ
+// (h >= θ ⟺ h > nextafter(θ, −∞) for every float), so '>=' costs the kernels nothing.
 template <typename acc_t>
 struct Scalars {
-  acc_t decay, threshold, v_reset, sg_param;
+  acc_t decay, threshold, v_reset, sg_param, fire_at;
+  bool fire_ge;
 };
+
+// The largest value below v (the C overloads by name: a float through nextafter(double) would round back up).
+FASTLIF_HD float math_below(float v) { return nextafterf(v, -INFINITY); }
+FASTLIF_HD double math_below(double v) { return nextafter(v, -double(INFINITY)); }
+
+template <typename acc_t>
+FASTLIF_HD acc_t fire_level(acc_t threshold, bool fire_ge) {
+  return fire_ge ? math_below(threshold) : threshold;
+}
 
 template <typename acc_t>
 FASTLIF_HD Scalars<acc_t> scalars(const LifOptions& o) {
-  return Scalars<acc_t>{acc_t(o.decay), acc_t(o.threshold), acc_t(o.v_reset), acc_t(o.sg_param)};
+  return Scalars<acc_t>{acc_t(o.decay), acc_t(o.threshold), acc_t(o.v_reset), acc_t(o.sg_param),
+                        fire_level(acc_t(o.threshold), o.fire_ge), o.fire_ge};
+}
+
+// One neuron's parameters: the charge's a (decay, or rate for ScaledInput), the threshold and its fire level. The
+// kernels load them once per neuron from the per-neuron tensors, or take the call's scalars.
+template <typename acc_t>
+struct Param {
+  acc_t a, threshold, fire_at;
+};
+
+template <typename acc_t>
+FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c, const ParamTensors& t, int64_t n) {
+  const auto* decay = static_cast<const acc_t*>(t.decay);
+  const auto* threshold = static_cast<const acc_t*>(t.threshold);
+  const acc_t th = threshold ? threshold[n * t.threshold_stride] : c.threshold;
+  return Param<acc_t>{decay ? decay[n * t.decay_stride] : c.decay, th,
+                      threshold ? fire_level(th, c.fire_ge) : c.fire_at};
+}
+
+// The call's scalars as every neuron's parameters (the kernels' variant without per-neuron tensors).
+template <typename acc_t>
+FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c) {
+  return Param<acc_t>{c.decay, c.threshold, c.fire_at};
 }
 
 // a·b + c rounded once. Every multiply-add of the backward is written with it: the CPU twin is built with
@@ -91,20 +131,51 @@ FASTLIF_HD acc_t charge(acc_t decay, acc_t u, acc_t x) {
 #endif
 }
 
-// Strict '>' as in the TET/SLT code (SpikingJelly uses >=).
+// h = u + (x − (u − v_reset))·k, rounded step by step in SpikingJelly's order (so its spikes are matched bit for
+// bit where its k is ours: PLIF's sigmoid(w), or 1/τ for a power-of-two τ).
 template <typename acc_t>
-FASTLIF_HD bool fire(acc_t h, acc_t threshold) {
-  return h > threshold;
+FASTLIF_HD acc_t charge_scaled(acc_t k, acc_t u, acc_t x, acc_t v_reset) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (sizeof(acc_t) == 4) {
+    return __fadd_rn(u, __fmul_rn(__fsub_rn(x, __fsub_rn(u, v_reset)), k));
+  } else {
+    return __dadd_rn(u, __dmul_rn(__dsub_rn(x, __dsub_rn(u, v_reset)), k));
+  }
+#else
+  return u + (x - (u - v_reset)) * k;
+#endif
 }
 
-// Hard reset to v_reset, or soft reset by subtracting the threshold. Written as a select, which equals the
-// SPEC's h·(1−s) + v_reset·s and h − threshold·s for every finite h.
-template <Reset R, typename acc_t>
-FASTLIF_HD acc_t reset(acc_t h, bool s, const Scalars<acc_t>& c) {
-  if constexpr (R == Reset::Hard) {
-    return s ? c.v_reset : h;
+// Strict '>' against the neuron's fire level (the threshold, or just below it for '>=': see Scalars).
+template <typename acc_t>
+FASTLIF_HD bool fire(acc_t h, acc_t fire_at) {
+  return h > fire_at;
+}
+
+// The charge of one step from the state u: the equation's charge, then SubtractNext's delayed reset (the state u
+// is the previous pre-reset membrane, so u's own spike is the previous step's).
+template <Charge C, Reset R, typename acc_t>
+FASTLIF_HD acc_t charge_step(acc_t u, acc_t x, const Param<acc_t>& p, acc_t v_reset) {
+  acc_t h;
+  if constexpr (C == Charge::Decay) {
+    h = charge(p.a, u, x);
   } else {
-    return s ? h - c.threshold : h;
+    h = charge_scaled(p.a, u, x, v_reset);
+  }
+  if constexpr (R == Reset::SubtractNext) h = fire(u, p.fire_at) ? h - p.threshold : h;
+  return h;
+}
+
+// Hard reset to v_reset, or soft reset by subtracting the threshold; SubtractNext resets in the next charge.
+// Written as a select, which equals the SPEC's h·(1−s) + v_reset·s and h − threshold·s for every finite h.
+template <Reset R, typename acc_t>
+FASTLIF_HD acc_t reset(acc_t h, bool s, const Param<acc_t>& p, acc_t v_reset) {
+  if constexpr (R == Reset::Hard) {
+    return s ? v_reset : h;
+  } else if constexpr (R == Reset::Soft) {
+    return s ? h - p.threshold : h;
+  } else {
+    return h;
   }
 }
 
@@ -129,32 +200,80 @@ FASTLIF_HD acc_t surrogate_grad(acc_t z, acc_t p) {
   }
 }
 
-// One reverse step of BPTT (SPEC §2): dh[t] from the incoming spike gradient and du = dL/du[t].
+// One reverse step of BPTT (SPEC §2): dh[t] (without dL/dh[t]) from the incoming spike gradient and du = dL/du[t].
 // The spike is recomputed from the stored membrane, which store_membrane() keeps consistent with the forward.
-template <Reset R, bool Detach, Surrogate K, typename acc_t>
-FASTLIF_HD acc_t backward_step(acc_t h, acc_t grad_s, acc_t du, const Scalars<acc_t>& c) {
-  const bool s = fire(h, c.threshold);
-  const acc_t g = surrogate_grad<K>(h - c.threshold, c.sg_param);
+// With Grads, *dthr receives this step's dL/dthreshold through the spike and the reset (not through the charge:
+// see charge_grads()).
+template <Reset R, bool Detach, Surrogate K, bool Grads = false, typename acc_t>
+FASTLIF_HD acc_t backward_step(acc_t h, acc_t grad_s, acc_t du, const Param<acc_t>& p, acc_t v_reset,
+                               acc_t sg_param, acc_t* dthr = nullptr) {
+  const bool s = fire(h, p.fire_at);
+  const acc_t g = surrogate_grad<K>(h - p.threshold, sg_param);
   const acc_t keep = s ? acc_t(0) : acc_t(1);
-  acc_t dudh;
+  acc_t dudh, duds;  // ∂u/∂h with the spike's path (the surrogate), and ∂u/∂s alone
   if constexpr (R == Reset::Hard) {
-    dudh = Detach ? keep : fused(c.v_reset - h, g, keep);  // reset gradient kept, as the TET/SLT code does
-  } else {
-    dudh = Detach ? acc_t(1) : fused(-c.threshold, g, acc_t(1));
+    dudh = Detach ? keep : fused(v_reset - h, g, keep);  // reset gradient kept, as the TET/SLT code does
+    duds = Detach ? acc_t(0) : v_reset - h;
+  } else if constexpr (R == Reset::Soft) {
+    dudh = Detach ? acc_t(1) : fused(-p.threshold, g, acc_t(1));
+    duds = Detach ? acc_t(0) : -p.threshold;
+  } else {  // SubtractNext: u = h
+    dudh = acc_t(1);
+    duds = acc_t(0);
+  }
+  if constexpr (Grads) {
+    // s = H(h − θ): ∂s/∂θ = −g; the soft reset also subtracts θ itself.
+    acc_t d = -fused(du, duds, grad_s) * g;
+    if constexpr (R == Reset::Soft) d = s ? d - du : d;
+    *dthr = d;
   }
   return fused(grad_s, g, du * dudh);
+}
+
+// dL/dx[t] from dh[t]: ∂h/∂x is 1, or k for the scaled input.
+template <Charge C, typename acc_t>
+FASTLIF_HD acc_t input_grad(acc_t dh, const Param<acc_t>& p) {
+  if constexpr (C == Charge::Decay) {
+    return dh;
+  } else {
+    return dh * p.a;
+  }
+}
+
+// dL/du[t−1] from dh[t]: ∂h/∂u is a, or 1 − k for the scaled input (SubtractNext's reset is detached).
+template <Charge C, typename acc_t>
+FASTLIF_HD acc_t state_grad(acc_t dh, const Param<acc_t>& p) {
+  if constexpr (C == Charge::Decay) {
+    return p.a * dh;
+  } else {
+    return fused(-p.a, dh, dh);
+  }
+}
+
+// The charge's share of the parameter gradients of step t, from dh[t], the state u[t−1] it started from and x[t]:
+// ∂h/∂a = u[t−1] (Decay) or x − (u[t−1] − v_reset) (ScaledInput); SubtractNext's charge adds −θ·s[t−1].
+template <Charge C, Reset R, typename acc_t>
+FASTLIF_HD void charge_grads(acc_t dh, acc_t u_prev, acc_t x, const Param<acc_t>& p, acc_t v_reset, acc_t& ga,
+                             acc_t& gt) {
+  if constexpr (C == Charge::Decay) {
+    ga = fused(dh, u_prev, ga);
+  } else {
+    ga = fused(dh, x - (u_prev - v_reset), ga);
+  }
+  if constexpr (R == Reset::SubtractNext) gt = fire(u_prev, p.fire_at) ? gt - dh : gt;
 }
 
 // Store the pre-reset membrane in the storage type so that `load(stored) > threshold` equals the spike that
 // fired. Round-to-nearest into fp16/bf16 can land on the other side of the threshold; then the stored value
 // moves one ulp toward the spike's side — otherwise the backward would see a different spike (a wrong gradient).
 // Both corrections act on positive values (threshold > 0), so one ulp is ±1 on the bit pattern.
+// fire_at: the level h must exceed (Scalars).
 // Traits: type, exact (no rounding), from_acc, to_acc, bits, from_bits.
 template <typename Traits, typename acc_t>
-FASTLIF_HD typename Traits::type store_membrane(acc_t h, bool s, acc_t threshold) {
+FASTLIF_HD typename Traits::type store_membrane(acc_t h, bool s, acc_t fire_at) {
   typename Traits::type v = Traits::from_acc(h);
   if constexpr (!Traits::exact) {
-    const bool above = Traits::to_acc(v) > threshold;
+    const bool above = fire(Traits::to_acc(v), fire_at);
     const uint16_t b = Traits::bits(v);
     const uint16_t toward_spike = static_cast<uint16_t>(s ? b + 1 : b - 1);
     v = Traits::from_bits(above == s ? b : toward_spike);  // a select, so CPU loops still vectorise

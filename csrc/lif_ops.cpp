@@ -1,8 +1,9 @@
 // The torch binding: checks tensors once, builds the kernel argument structs, and registers the operators
 //   fastlif::lif_forward(x, v_init?, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset,
-//       save_h, save_u) -> (s, h, u_final)
+//       save_h, save_u, decay_t?, threshold_t?, charge, fire_ge) -> (s, h, u_final)
 //   fastlif::lif_backward(x?, v_init?, h?, grad_s?, grad_h?, grad_u?, decay, threshold, v_reset, reset,
-//       surrogate, sg_param, detach_reset, need_grad_v) -> (grad_x, grad_v_init)
+//       surrogate, sg_param, detach_reset, need_grad_v, decay_t?, threshold_t?, charge, fire_ge,
+//       need_grad_params) -> (grad_x, grad_v_init, grad_decay, grad_threshold)
 //   fastlif::cpu_isa() -> str
 // for the CPU dispatch key and, when built WITH_CUDA, the CUDA key. The contract they share with the Triton twin
 // (fake kernels, autograd, which outputs are written) is fastlif/ops.py's; it is restated here only as checks.
@@ -10,6 +11,9 @@
 // x is `[T, ...]` in any layout that is dense with time outermost (contiguous, channels_last, permuted): the
 // kernels see it as `[T, N]` in memory order, and every output has x's strides (u_final and grad_v those of
 // x[0]), so no layout is copied. Outputs nobody asked for come back as empty `[0]` tensors, never written.
+// decay_t / threshold_t: per-neuron parameters laid out like v_init (one step of x, state dtype), or one element for
+// every neuron; when given, the scalar of the same name is ignored. Their gradients come back per neuron, in
+// v_init's layout.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <Python.h>
@@ -46,13 +50,18 @@ DType dtype_of(const at::Tensor& t) {
 }
 
 LifOptions options(double decay, double threshold, double v_reset, int64_t reset, int64_t surrogate,
-                   double sg_param, bool detach_reset) {
+                   double sg_param, bool detach_reset, int64_t charge, bool fire_ge) {
   TORCH_CHECK_VALUE(decay >= 0.0 && decay <= 1.0, "fastlif: decay must lie in [0, 1], got ", decay);
   TORCH_CHECK_VALUE(threshold > 0.0, "fastlif: threshold must be > 0, got ", threshold);
-  TORCH_CHECK_VALUE(reset == 0 || reset == 1, "fastlif: reset must be 0 (hard) or 1 (soft), got ", reset);
+  TORCH_CHECK_VALUE(reset >= 0 && reset <= 2, "fastlif: reset must be 0 (hard), 1 (soft) or 2 (subtract_next), "
+                    "got ", reset);
+  TORCH_CHECK_VALUE(charge == 0 || charge == 1, "fastlif: charge must be 0 (decay) or 1 (scaled input), got ",
+                    charge);
+  TORCH_CHECK_VALUE(!(charge == 1 && reset == 2), "fastlif: the subtract_next reset takes charge 0 (decay)");
   TORCH_CHECK_VALUE(surrogate >= 0 && surrogate <= 4, "fastlif: surrogate id must lie in 0..4, got ", surrogate);
   TORCH_CHECK_VALUE(sg_param > 0.0, "fastlif: surrogate parameter must be > 0, got ", sg_param);
-  return LifOptions{decay, threshold, v_reset, sg_param, int(reset), int(surrogate), detach_reset};
+  return LifOptions{decay, threshold, v_reset, sg_param, int(reset), int(surrogate), detach_reset, int(charge),
+                    fire_ge};
 }
 
 // Dense with time outermost: the neurons of each step fill N consecutive elements in some order (the same rule as
@@ -110,6 +119,35 @@ at::Tensor fresh_like(const at::Tensor& x) {
 
 int64_t neurons(const at::Tensor& x) { return c10::multiply_integers(x.sizes().slice(1)); }
 
+// A fresh per-neuron CPU output (the parameter gradients), advised onto huge pages like fresh_like's.
+at::Tensor fresh_state(const at::Tensor& like) {
+  at::Tensor t = empty_state(like);
+  if (t.is_cpu()) advise_huge_pages(t.data_ptr(), t.nbytes());
+  return t;
+}
+
+// decay_t / threshold_t: laid out like one step of `like` in the state dtype (per neuron), or one element read by
+// every neuron (stride 0: a per-layer parameter, not expanded).
+ParamTensors param_tensors(const std::optional<at::Tensor>& decay_t, const std::optional<at::Tensor>& threshold_t,
+                           const at::Tensor& like) {
+  ParamTensors p;
+  const auto check = [&](const std::optional<at::Tensor>& t, const char* name, const void*& ptr, int64_t& stride) {
+    if (!t.has_value()) return;
+    if (t->numel() == 1) {
+      TORCH_CHECK_VALUE(t->device() == like.device(), "fastlif: ", name, " must be on ", like.device());
+      TORCH_CHECK_TYPE(t->scalar_type() == state_type(like.scalar_type()), "fastlif: ", name, " must be ",
+                       state_type(like.scalar_type()), ", got ", t->scalar_type());
+      stride = 0;
+    } else {
+      check_like(*t, like, true, name);
+    }
+    ptr = t->data_ptr();
+  };
+  check(decay_t, "decay_t", p.decay, p.decay_stride);
+  check(threshold_t, "threshold_t", p.threshold, p.threshold_stride);
+  return p;
+}
+
 const void* ptr_or_null(const std::optional<at::Tensor>& t) { return t.has_value() ? t->data_ptr() : nullptr; }
 
 at::Tensor nothing(const at::Tensor& like, at::ScalarType dtype) { return at::empty({0}, like.options().dtype(dtype)); }
@@ -118,13 +156,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
                                                            const std::optional<at::Tensor>& v_init, double decay,
                                                            double threshold, double v_reset, int64_t reset,
                                                            int64_t surrogate, double sg_param, bool detach_reset,
-                                                           bool save_h, bool save_u) {
+                                                           bool save_h, bool save_u,
+                                                           const std::optional<at::Tensor>& decay_t,
+                                                           const std::optional<at::Tensor>& threshold_t,
+                                                           int64_t charge, bool fire_ge) {
   TORCH_CHECK_VALUE(x.dim() >= 1, "fastlif: x must be [T, ...], got a 0-d tensor");
   TORCH_CHECK_VALUE(time_major_dense(x), "fastlif: x must be dense with time outermost (e.g. contiguous or "
                     "channels_last), got strides ", x.strides(), " for shape ", x.sizes());
-  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset);
+  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, charge, fire_ge);
   const auto acc = state_type(x.scalar_type());
   if (v_init.has_value()) check_like(*v_init, x, true, "v_init");
+  const ParamTensors params = param_tensors(decay_t, threshold_t, x);
   at::Tensor s = fresh_like(x);
   at::Tensor h = save_h ? fresh_like(x) : nothing(x, x.scalar_type());
   at::Tensor u = save_u ? empty_state(x) : nothing(x, acc);
@@ -134,7 +176,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
     return {s, h, u};
   }
   LifForwardArgs a{x.data_ptr(), ptr_or_null(v_init), s.data_ptr(), save_h ? h.data_ptr() : nullptr,
-                   save_u ? u.data_ptr() : nullptr, T, N, dtype_of(x), opt, at::get_num_threads()};
+                   save_u ? u.data_ptr() : nullptr, T, N, dtype_of(x), opt, at::get_num_threads(), params};
 #ifdef WITH_CUDA
   if (x.is_cuda()) {
     const c10::cuda::CUDAGuard guard(x.device());
@@ -146,48 +188,65 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
   return {s, h, u};
 }
 
-std::tuple<at::Tensor, at::Tensor> lif_backward(const std::optional<at::Tensor>& x,
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const std::optional<at::Tensor>& x,
                                                 const std::optional<at::Tensor>& v_init,
                                                 const std::optional<at::Tensor>& h,
                                                 const std::optional<at::Tensor>& grad_s,
                                                 const std::optional<at::Tensor>& grad_h,
                                                 const std::optional<at::Tensor>& grad_u, double decay,
                                                 double threshold, double v_reset, int64_t reset, int64_t surrogate,
-                                                double sg_param, bool detach_reset, bool need_grad_v) {
-  TORCH_CHECK_VALUE(x.has_value() != h.has_value(), "fastlif: lif_backward takes either x (to recompute the "
-                    "membrane) or the saved h, not ", x.has_value() ? "both" : "neither");
+                                                double sg_param, bool detach_reset, bool need_grad_v,
+                                                const std::optional<at::Tensor>& decay_t,
+                                                const std::optional<at::Tensor>& threshold_t, int64_t charge,
+                                                bool fire_ge, bool need_grad_params) {
+  TORCH_CHECK_VALUE(x.has_value() || h.has_value(), "fastlif: lif_backward takes x (to recompute the membrane) or "
+                    "the saved h, got neither");
+  TORCH_CHECK_VALUE(!(charge == 1 && (decay_t.has_value() || threshold_t.has_value()) && !x.has_value()),
+                    "fastlif: with per-neuron parameters the scaled-input charge's rate gradient reads x: pass x");
+  TORCH_CHECK_VALUE(!need_grad_params || decay_t.has_value() || threshold_t.has_value(),
+                    "fastlif: need_grad_params asks for the gradients of decay_t / threshold_t, but neither is given");
   const at::Tensor& ref = x.has_value() ? *x : *h;  // the forward's input or its membrane: same shape and layout
   TORCH_CHECK_VALUE(ref.dim() >= 1, "fastlif: x / h must be [T, ...], got a 0-d tensor");
   TORCH_CHECK_VALUE(time_major_dense(ref), "fastlif: x / h must be dense with time outermost, got strides ",
                     ref.strides(), " for shape ", ref.sizes());
-  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset);
+  const auto opt = options(decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, charge, fire_ge);
+  if (h.has_value() && x.has_value()) check_like(*h, *x, false, "h");
   if (v_init.has_value()) check_like(*v_init, ref, true, "v_init");
+  const ParamTensors params = param_tensors(decay_t, threshold_t, ref);
   if (grad_s.has_value()) check_like(*grad_s, ref, false, "grad_s");
   if (grad_h.has_value()) check_like(*grad_h, ref, false, "grad_h");
   if (grad_u.has_value()) check_like(*grad_u, ref, true, "grad_u");
   at::Tensor gx = fresh_like(ref);
-  at::Tensor gv = need_grad_v ? empty_state(ref) : nothing(ref, state_type(ref.scalar_type()));
+  const auto acc = state_type(ref.scalar_type());
+  at::Tensor gv = need_grad_v ? empty_state(ref) : nothing(ref, acc);
+  at::Tensor gd = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
+  at::Tensor gt = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
   const int64_t T = ref.size(0), N = neurons(ref);
-  if (T == 0) {  // no step: dL/dv_init is dL/du_final
+  if (T == 0 || N == 0) {  // no step: dL/dv_init is dL/du_final, and the parameters acted nowhere
     if (need_grad_v) grad_u.has_value() ? gv.copy_(*grad_u) : gv.zero_();
-    return {gx, gv};
+    if (need_grad_params) {
+      gd.zero_();
+      gt.zero_();
+    }
+    if (T == 0) return {gx, gv, gd, gt};
   }
   LifBackwardArgs a{ptr_or_null(x), ptr_or_null(v_init), ptr_or_null(h), ptr_or_null(grad_s),
                     ptr_or_null(grad_h), ptr_or_null(grad_u), gx.data_ptr(), need_grad_v ? gv.data_ptr() : nullptr,
-                    T, N, dtype_of(ref), opt, at::get_num_threads()};
+                    T, N, dtype_of(ref), opt, at::get_num_threads(), params,
+                    need_grad_params ? gd.data_ptr() : nullptr, need_grad_params ? gt.data_ptr() : nullptr};
 #ifdef WITH_CUDA
   if (ref.is_cuda()) {
-    TORCH_CHECK_VALUE(h.has_value(), "fastlif: the CUDA backward reads the saved membrane h (pass h, not x)");
+    TORCH_CHECK_VALUE(h.has_value(), "fastlif: the CUDA backward reads the saved membrane h (pass h)");
     // The CUDA kernel always reads grad_s; a loss on h or u alone (rare) gets its zeros here.
     const at::Tensor zeros = grad_s.has_value() ? at::Tensor() : at::zeros_like(ref);
     if (!grad_s.has_value()) a.grad_s = zeros.data_ptr();
     const c10::cuda::CUDAGuard guard(ref.device());
     lif_backward_cuda(a, at::cuda::getCurrentCUDAStream());
-    return {gx, gv};
+    return {gx, gv, gd, gt};
   }
 #endif
   lif_backward_cpu(a);
-  return {gx, gv};
+  return {gx, gv, gd, gt};
 }
 
 bool built_with_cuda() {
@@ -204,10 +263,12 @@ std::string cpu_isa() { return lif_cpu_isa(); }
 
 TORCH_LIBRARY(fastlif, m) {
   m.def("lif_forward(Tensor x, Tensor? v_init, float decay, float threshold, float v_reset, int reset, "
-        "int surrogate, float sg_param, bool detach_reset, bool save_h, bool save_u) -> (Tensor, Tensor, Tensor)");
+        "int surrogate, float sg_param, bool detach_reset, bool save_h, bool save_u, Tensor? decay_t=None, "
+        "Tensor? threshold_t=None, int charge=0, bool fire_ge=False) -> (Tensor, Tensor, Tensor)");
   m.def("lif_backward(Tensor? x, Tensor? v_init, Tensor? h, Tensor? grad_s, Tensor? grad_h, Tensor? grad_u, "
         "float decay, float threshold, float v_reset, int reset, int surrogate, float sg_param, bool detach_reset, "
-        "bool need_grad_v) -> (Tensor, Tensor)");
+        "bool need_grad_v, Tensor? decay_t=None, Tensor? threshold_t=None, int charge=0, bool fire_ge=False, "
+        "bool need_grad_params=False) -> (Tensor, Tensor, Tensor, Tensor)");
   m.def("built_with_cuda() -> bool", &built_with_cuda);
   m.def("cpu_isa() -> str", &cpu_isa);
 }

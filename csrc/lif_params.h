@@ -11,10 +11,21 @@ namespace fastlif {
 enum class DType : int { F32 = 0, F64 = 1, F16 = 2, BF16 = 3 };
 
 struct LifOptions {
-  double decay, threshold, v_reset, sg_param;
+  double decay, threshold, v_reset, sg_param;  // decay: the charge's parameter (the rate 1/τ for Charge::ScaledInput)
   int reset;      // Reset
   int surrogate;  // Surrogate
   bool detach_reset;
+  int charge = 0;        // Charge
+  bool fire_ge = false;  // fire at h >= threshold instead of h > threshold
+};
+
+// Per-neuron parameters `[N]` in the state type and one time step's memory order, or one value for every neuron
+// (stride 0: a per-layer parameter is read in place, not expanded); nullptr: the scalar in LifOptions.
+struct ParamTensors {
+  const void* decay = nullptr;
+  const void* threshold = nullptr;
+  int64_t decay_stride = 1, threshold_stride = 1;
+  bool any() const { return decay != nullptr || threshold != nullptr; }
 };
 
 // x, s, h in the input dtype; v_init and u_final in the state type (double for F64, float otherwise).
@@ -28,13 +39,14 @@ struct LifForwardArgs {
   DType dtype;
   LifOptions opt;
   int threads;  // CPU only
+  ParamTensors params;
 };
 
 // grad_s, grad_h, h, x, grad_x in the input dtype; v_init, grad_u (dL/du[T]) and grad_v (dL/dv_init) in the state
 // type. The membrane comes from h when the forward saved it, else it is recomputed from x and v_init — the same
 // arithmetic as the forward, so the spikes and membranes are the forward's, bit for bit (SPEC §9's 5w variant).
 struct LifBackwardArgs {
-  const void* x;       // read only when h is nullptr
+  const void* x;       // read when h is nullptr, and for the rate gradient of Charge::ScaledInput
   const void* v_init;  // nullptr: the forward started from 0
   const void* h;       // nullptr: recompute from x
   const void* grad_s;  // nullptr: the spikes are not used downstream
@@ -46,6 +58,12 @@ struct LifBackwardArgs {
   DType dtype;
   LifOptions opt;
   int threads;  // CPU only
+  ParamTensors params;
+  // dL/d(decay) and dL/d(threshold) per neuron `[N]` (state type), each summed over t by the one thread that owns
+  // the neuron, in a fixed order (deterministic, no atomics). Computed whenever a parameter is a tensor (the
+  // kernels' per-neuron variant), written where these are not nullptr.
+  void* grad_decay = nullptr;
+  void* grad_threshold = nullptr;
 };
 
 }  // namespace fastlif

@@ -7,13 +7,14 @@ import importlib
 
 from . import reference, surrogate
 from .config import LifConfig
+from .convert import ConversionReport, convert
 from .dispatch import available as backends
 from .functional import lif_sequence
-from .neuron import LIFSequence, reset_net
+from .neuron import LIFSequence, ParametricLIF, reset_net
 from .ops import cpu_isa
 
 __version__ = "0.1.0"
-__all__ = ["lif_sequence", "LIFSequence", "reset_net", "LifConfig", "backends", "cpu_isa", "reference", "surrogate",
+__all__ = ["lif_sequence", "LIFSequence", "ParametricLIF", "reset_net", "convert", "LifConfig", "backends", "cpu_isa", "reference", "surrogate",
            "nn", "models"]
 
 # Subpackages loaded on first attribute access (PEP 562) rather than at ``import fastlif``.

@@ -1,11 +1,17 @@
-"""``LIFSequence``: the multi-step LIF neuron as a drop-in ``nn.Module`` (input `[T, ...]`, any trailing shape)."""
+"""``LIFSequence``: the multi-step LIF neuron as a drop-in ``nn.Module`` (input `[T, ...]`, any trailing shape).
+
+One module for the neurons users come with: LIF, IF (decay 1), PLIF (learnable τ, ``learn_decay``; the factory
+``ParametricLIF``), learnable and per-channel thresholds, and the peers' equations as options (docs/equations.md).
+"""
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
 from . import dispatch
-from .config import LifConfig, check_input
+from .config import LifConfig, check_input, check_parameters, neuron_parameters
 
 
 class LIFSequence(nn.Module):
@@ -19,13 +25,51 @@ class LIFSequence(nn.Module):
 
     ``batch_first=True`` takes `[B, T, ...]` and returns spikes (and h) `[B, T, ...]`: the op runs on the
     time-first view, a transpose that it copies once to time-outermost memory (time-first input skips that copy).
+
+    Parameters: ``decay`` (default 0.5) or ``tau`` (decay = 1 − 1/τ; decay 1 is the IF neuron) and ``threshold``
+    are numbers or tensors broadcastable to one step x[0] (per channel: `[C, 1, 1]`); an ``nn.Parameter`` passed
+    here is learned as it is (a decay outside [0, 1] is clamped, as snnTorch does with beta). ``learn_decay=True``
+    is PLIF (Fang et al., ICCV 2021): 1/τ = sigmoid(w), w a parameter initialised from ``tau`` (default 2) as
+    SpikingJelly's ParametricLIFNode does; ``learn_threshold=True`` learns the threshold. ``shape`` is the shape of
+    the learned parameters (``()`` one per layer, ``(C, 1, 1)`` one per channel). Equations: ``decay_input=True``
+    (SpikingJelly's h = u + (x − (u − v_reset))/τ), ``fire_ge=True`` (fire at h >= threshold),
+    ``reset="subtract_next"`` (snnTorch's Leaky).
     """
 
-    def __init__(self, *, decay=0.5, threshold=1.0, v_reset=0.0, reset="hard", surrogate="triangle",
-                 detach_reset=False, v_init=None, backend="auto", stateful=False, detach_state=False,
+    def __init__(self, *, decay=None, threshold=1.0, v_reset=0.0, reset="hard", surrogate="triangle",
+                 detach_reset=False, v_init=None, backend="auto", stateful=False, detach_state=False, tau=None,
+                 decay_input=False, fire_ge=False, learn_decay=False, learn_threshold=False, shape=(),
                  batch_first=False):
         super().__init__()
-        self.cfg = LifConfig.make(decay, threshold, v_reset, reset, surrogate, detach_reset)
+        if not isinstance(decay_input, bool):
+            raise TypeError(f"decay_input must be a bool, got {type(decay_input).__name__}")
+        self.decay_input = decay_input
+        self.w = self.decay_param = self.threshold_param = None
+        if learn_decay:
+            if isinstance(decay, torch.Tensor) or isinstance(tau, torch.Tensor):
+                raise ValueError("learn_decay=True learns the decay from a number (tau or decay); pass an "
+                                 "nn.Parameter as decay instead to learn it directly")
+            tau0 = tau if tau is not None else (2.0 if decay is None else 1.0 / (1.0 - decay))
+            if not (isinstance(tau0, (int, float)) and tau0 > 1.0):
+                raise ValueError(f"learn_decay needs an initial tau > 1 (decay in (0, 1)), got tau {tau0}")
+            self.w = nn.Parameter(torch.full(tuple(shape), -math.log(tau0 - 1.0)))
+            decay, tau = 1.0 - 1.0 / tau0, None
+        if learn_threshold:
+            if isinstance(threshold, torch.Tensor):
+                raise ValueError("learn_threshold=True learns the threshold from a number; pass an nn.Parameter "
+                                 "as threshold instead")
+            self.threshold_param = nn.Parameter(torch.full(tuple(shape), float(threshold)))
+        decay, th, decay_t, threshold_t = neuron_parameters(decay, threshold, tau, decay_input)
+        if isinstance(decay_t, nn.Parameter):
+            self.decay_param = decay_t  # learned directly (the decay itself, or the rate with decay_input)
+        elif decay_t is not None:
+            self.register_buffer("decay_tensor", decay_t, persistent=True)
+        if isinstance(threshold_t, nn.Parameter):
+            self.threshold_param = threshold_t
+        elif threshold_t is not None and self.threshold_param is None:
+            self.register_buffer("threshold_tensor", threshold_t, persistent=True)
+        self.cfg = LifConfig.make(decay, th, v_reset, reset, surrogate, detach_reset,
+                                  "scaled_input" if decay_input else "decay", fire_ge)
         if backend != "auto":
             dispatch.why_unavailable(backend)  # unknown names fail here, at construction
         self.backend = backend
@@ -38,9 +82,35 @@ class LIFSequence(nn.Module):
         self.state = None
         self._state_graph = None  # (backwarded flag, autograd node) of the call that left self.state
 
+    def charge_parameter(self) -> torch.Tensor | None:
+        """The kernels' per-neuron charge parameter (decay, or the rate 1/τ with decay_input), or None for the
+        scalar in cfg. PLIF: rate = sigmoid(w), decay = sigmoid(−w) = 1 − sigmoid(w)."""
+        if self.w is not None:
+            return torch.sigmoid(self.w) if self.decay_input else torch.sigmoid(-self.w)
+        if self.decay_param is not None:
+            return self.decay_param.clamp(0.0, 1.0)
+        return getattr(self, "decay_tensor", None)
+
+    def threshold_tensor_or_none(self) -> torch.Tensor | None:
+        if self.threshold_param is not None:
+            return self.threshold_param
+        return getattr(self, "threshold_tensor", None)
+
+    @property
+    def tau(self) -> torch.Tensor | float:
+        """The membrane time constant τ = 1/(1 − decay) (per neuron/channel when the decay is a tensor)."""
+        a = self.charge_parameter()
+        if a is None:
+            return 1.0 / (1.0 - self.cfg.decay) if self.cfg.decay < 1.0 else math.inf
+        return 1.0 / a if self.decay_input else 1.0 / (1.0 - a)
+
     def reset_state(self) -> None:
         self.state = None
         self._state_graph = None
+
+    def reset(self) -> None:
+        """SpikingJelly's name for reset_state (its functional.reset_net calls it), for converted models."""
+        self.reset_state()
 
     def forward(self, x: torch.Tensor, return_state: bool = False, v_init: torch.Tensor | None = None):
         """Spikes ``s`` `[T, ...]`, or ``(s, h, u)`` with ``return_state``. ``v_init`` (`[...]`) starts this call
@@ -71,10 +141,12 @@ class LIFSequence(nn.Module):
             if v0 is not None and self.stateful and self.detach_state:
                 v0 = v0.detach()
         check_input(x, v0)
+        decay_t, threshold_t = self.charge_parameter(), self.threshold_tensor_or_none()
+        check_parameters(x, decay_t, threshold_t)
         run = dispatch.runner(dispatch.pick(self.backend, x.device, x.dtype))
         need_state = return_state or self.stateful
         # Streaming inference carries u only: the membrane h is written when the caller asks for it.
-        out = run(x, v0, self.cfg, need_state, want_h=return_state)
+        out = run(x, v0, self.cfg, need_state, want_h=return_state, decay_t=decay_t, threshold_t=threshold_t)
         if not need_state:
             return out
         s, h, u = out
@@ -85,8 +157,13 @@ class LIFSequence(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.cfg
-        return (f"decay={c.decay}, threshold={c.threshold}, v_reset={c.v_reset}, reset={c.reset!r}, "
-                f"surrogate={c.surrogate}, detach_reset={c.detach_reset}, backend={self.backend!r}, "
+        decay = "learned (PLIF)" if self.w is not None else ("tensor" if self.charge_parameter() is not None
+                                                             else c.decay)
+        threshold = "tensor" if self.threshold_tensor_or_none() is not None else c.threshold
+        extra = "".join(f", {name}=True" for name, on in (("decay_input", self.decay_input),
+                                                          ("fire_ge", c.fire_ge)) if on)
+        return (f"decay={decay}, threshold={threshold}, v_reset={c.v_reset}, reset={c.reset!r}, "
+                f"surrogate={c.surrogate}, detach_reset={c.detach_reset}{extra}, backend={self.backend!r}, "
                 f"stateful={self.stateful}")
 
 
@@ -136,6 +213,13 @@ def check_carried_graph(state, graph) -> None:
             "backward through the graph a second time'). Between independent sequences (each training iteration) "
             "call fastlif.reset_net(model) (or .reset_state()); to go on with the sequence but stop gradients at "
             "the call boundary (truncated BPTT), build the layer with detach_state=True")
+
+
+def ParametricLIF(tau: float = 2.0, *, decay_input: bool = True, **options) -> LIFSequence:
+    """PLIF (Fang et al., ICCV 2021): a ``LIFSequence`` with a learnable time constant, 1/τ = sigmoid(w), w
+    initialised from ``tau`` as SpikingJelly's ``ParametricLIFNode(init_tau=tau)``; ``decay_input=True`` is that
+    paper's charge. Every other ``LIFSequence`` option applies (``shape=(C, 1, 1)`` learns one τ per channel)."""
+    return LIFSequence(tau=tau, learn_decay=True, decay_input=decay_input, **options)
 
 
 def reset_net(module: nn.Module) -> None:

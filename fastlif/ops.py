@@ -5,6 +5,9 @@
 - the layout rule: ``x`` `[T, ...]` goes to the kernels as it is when it is dense with time outermost
   (contiguous, channels_last, any dense permutation of the neuron dims), else as a contiguous copy; outputs keep
   its strides, state tensors (v_init, u_final, grad_u, grad_v) those of one time step;
+- the per-neuron parameters: a decay/threshold tensor broadcastable to one step ``x[0]`` goes to the kernels
+  expanded to that step's layout in the state dtype (N values, not T·N; a one-element tensor as it is); its
+  gradient comes back per neuron from the kernel and is summed to the parameter's shape;
 - which outputs are written: spikes always, the membrane ``h`` only when returned or when a backward that cannot
   recompute it will read it, ``u_final`` only when returned, ``grad_v`` only when ``v_init`` needs a gradient;
 - the fake (meta) kernels, so ``torch.compile(fullgraph=True)`` traces the ops without graph breaks;
@@ -92,7 +95,7 @@ def _nothing(like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def empty_forward_outputs(x, v_init, decay, threshold, v_reset, reset, surrogate, sg_param, detach_reset, save_h,
-                          save_u):
+                          save_u, decay_t=None, threshold_t=None, charge=0, fire_ge=False):
     """The forward's (s, h, u_final), unwritten, laid out as the contract says; also its fake kernel."""
     h = torch.empty_like(x) if save_h else _nothing(x, x.dtype)
     u = empty_state(x) if save_u else _nothing(x, state_dtype(x.dtype))
@@ -100,10 +103,15 @@ def empty_forward_outputs(x, v_init, decay, threshold, v_reset, reset, surrogate
 
 
 def empty_backward_outputs(x, v_init, h, grad_s, grad_h, grad_u, decay, threshold, v_reset, reset, surrogate,
-                           sg_param, detach_reset, need_grad_v):
-    """The backward's (grad_x, grad_v_init), unwritten; also its fake kernel."""
+                           sg_param, detach_reset, need_grad_v, decay_t=None, threshold_t=None, charge=0,
+                           fire_ge=False, need_grad_params=False):
+    """The backward's (grad_x, grad_v_init, grad_decay, grad_threshold), unwritten; also its fake kernel."""
     ref = x if x is not None else h
-    return torch.empty_like(ref), empty_state(ref) if need_grad_v else _nothing(ref, state_dtype(ref.dtype))
+    acc = state_dtype(ref.dtype)
+
+    def state(wanted):
+        return empty_state(ref) if wanted else _nothing(ref, acc)
+    return torch.empty_like(ref), state(need_grad_v), state(need_grad_params), state(need_grad_params)
 
 
 def _op(name: str):
@@ -120,42 +128,54 @@ class FusedOp:
     recomputes_h: Callable[[torch.device], bool]
 
 
+# The positions of the forward's arguments (the schema of csrc/lif_ops.cpp); the nine from decay to save_u are not
+# differentiable, nor are charge and fire_ge.
+_X, _V, _SAVE_H, _SAVE_U, _DECAY_T, _THRESHOLD_T, _CHARGE, _FIRE_GE = 0, 1, 9, 10, 11, 12, 13, 14
+
+
 def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torch.device], bool]) -> FusedOp:
     """Register this module's fake kernels and autograd formula for a twin's ops; its FusedOp to ``call``."""
     backward = _op(backward_name)
 
     def setup_context(ctx, inputs, output):
-        x, v_init, save_h, save_u = inputs[0], inputs[1], inputs[9], inputs[10]
+        # torch fills in the trailing arguments the dispatcher dropped for being at their defaults.
+        x, v_init, decay_t, threshold_t = inputs[_X], inputs[_V], inputs[_DECAY_T], inputs[_THRESHOLD_T]
         ctx.set_materialize_grads(False)  # an output nobody differentiates arrives as None, not as zeros
         ctx.scalars = inputs[2:9]
+        ctx.equation = (inputs[_CHARGE], inputs[_FIRE_GE])
         ctx.recompute = recomputes_h(x.device)
-        ctx.h_saved, ctx.u_saved = save_h, save_u
-        if ctx.recompute:
-            ctx.save_for_backward(x, v_init)
-        else:
-            ctx.save_for_backward(output[1] if save_h else None)
+        ctx.h_saved, ctx.u_saved = inputs[_SAVE_H], inputs[_SAVE_U]
+        ctx.param_grads = any(t is not None and t.requires_grad for t in (decay_t, threshold_t))
+        # The per-neuron kernels (any parameter tensor) rebuild each step's initial state from v_init, and with the
+        # scaled input read x for the rate gradient.
+        tensors = decay_t is not None or threshold_t is not None
+        keep_x = ctx.recompute or (tensors and inputs[_CHARGE] == 1)
+        h = None if ctx.recompute or not ctx.h_saved else output[1]
+        ctx.save_for_backward(x if keep_x else None, v_init if keep_x or tensors else None, h, decay_t, threshold_t)
 
     def backward_formula(ctx, grad_s, grad_h, grad_u):
-        none = (None,) * 9  # the op's nine non-tensor arguments
+        none9 = (None,) * 9  # the op's nine scalar arguments
         # An output the forward did not write is an empty placeholder: no gradient flows through it.
         grad_h = grad_h if ctx.h_saved else None
         grad_u = grad_u if ctx.u_saved else None
         if grad_s is None and grad_h is None and grad_u is None:
-            return (None, None) + none
-        if ctx.recompute:
-            x, v_init = ctx.saved_tensors
-            h = None
-        elif ctx.h_saved:
-            (h,) = ctx.saved_tensors
-            x = v_init = None
-        else:
+            return (None,) * len(ctx.needs_input_grad)
+        # One gradient per argument the dispatcher passed (it drops trailing ones left at their defaults).
+        needs = tuple(ctx.needs_input_grad) + (False,) * (_FIRE_GE + 1 - len(ctx.needs_input_grad))
+        x, v_init, h, decay_t, threshold_t = ctx.saved_tensors
+        if not ctx.recompute and h is None:
             raise RuntimeError("fastlif: this backward reads the membrane h, but the forward ran with save_h=False "
                                "(call the op with save_h=True when a gradient is needed)")
         ref = x if x is not None else h
-        need_grad_v = ctx.needs_input_grad[1]
-        grad_x, grad_v = backward(x, v_init, h, _in_layout(grad_s, ref, False), _in_layout(grad_h, ref, False),
-                                  _in_layout(grad_u, ref, True), *ctx.scalars, need_grad_v)
-        return (grad_x, grad_v if need_grad_v else None) + none
+        need_grad_v = needs[_V]
+        grad_x, grad_v, grad_decay, grad_threshold = backward(
+            x, v_init, h, _in_layout(grad_s, ref, False), _in_layout(grad_h, ref, False),
+            _in_layout(grad_u, ref, True), *ctx.scalars, need_grad_v, decay_t, threshold_t, *ctx.equation,
+            ctx.param_grads)
+        grads = ((grad_x, grad_v if need_grad_v else None) + none9 +
+                 (_to_parameter(grad_decay, decay_t) if needs[_DECAY_T] else None,
+                  _to_parameter(grad_threshold, threshold_t) if needs[_THRESHOLD_T] else None, None, None))
+        return grads[:len(ctx.needs_input_grad)]
 
     torch.library.register_fake(forward_name, empty_forward_outputs)
     torch.library.register_fake(backward_name, empty_backward_outputs)
@@ -163,17 +183,40 @@ def register(forward_name: str, backward_name: str, recomputes_h: Callable[[torc
     return FusedOp(_op(forward_name), backward, recomputes_h)
 
 
+def _to_parameter(grad: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The kernels' per-neuron gradient of a parameter tensor, summed to that tensor (one element: every neuron)."""
+    return grad.sum().reshape(t.shape) if t.numel() == 1 and grad.numel() != 1 else grad
+
+
+def per_neuron(t: Optional[torch.Tensor], x: torch.Tensor) -> Optional[torch.Tensor]:
+    """A decay/threshold tensor broadcastable to one step x[0], as the kernels read it, in the state dtype: one
+    element as it is (every neuron reads it: a per-layer parameter costs no copy), else expanded to that step's
+    layout. Differentiable (the copy's backward sums the per-neuron gradient back to t's shape)."""
+    if t is None:
+        return None
+    dtype = state_dtype(x.dtype)
+    if t.numel() == 1:
+        return t.reshape(()).to(dtype)
+    sizes, strides = _step_layout(x)
+    if t.dtype == dtype and _same_layout(t, sizes, strides):
+        return t
+    return empty_state(x).copy_(t.expand(sizes))
+
+
 def call(op: FusedOp, x: torch.Tensor, v_init: Optional[torch.Tensor], cfg: LifConfig, return_state: bool,
-         want_h: bool = True):
+         want_h: bool = True, decay_t: Optional[torch.Tensor] = None, threshold_t: Optional[torch.Tensor] = None):
     """A backend's forward on validated arguments: spikes, or (spikes, h, u_final) with ``return_state`` — h is
-    None when ``want_h`` is False (a stateful neuron that only carries u)."""
+    None when ``want_h`` is False (a stateful neuron that only carries u). ``decay_t`` / ``threshold_t``:
+    per-neuron parameters (broadcastable to x[0]) that replace cfg's scalars."""
     x = x if time_major_dense(x) else x.contiguous()
     v = _in_layout(v_init, x, True)
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or (v is not None and v.requires_grad))
+    d, th = per_neuron(decay_t, x), per_neuron(threshold_t, x)
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, v, d, th))
     want_h = return_state and want_h
     save_h = want_h or (needs_grad and not op.recomputes_h(x.device))
-    s, h, u = op.forward(x, v, cfg.decay, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id,
-                         cfg.surrogate.param, cfg.detach_reset, save_h, return_state)
+    s, h, u = op.forward(x, v, cfg.rate, cfg.threshold, cfg.v_reset, cfg.reset_id, cfg.surrogate.kind_id,
+                         cfg.surrogate.param, cfg.detach_reset, save_h, return_state, d, th, cfg.charge_id,
+                         cfg.fire_ge)
     if not return_state:
         return s
     return s, h if want_h else None, u
@@ -184,6 +227,6 @@ COMPILED = None if LOAD_ERROR else register("fastlif::lif_forward", "fastlif::li
                                             lambda device: device.type == "cpu")
 
 
-def run(x, v_init, cfg: LifConfig, return_state: bool, want_h: bool = True):
+def run(x, v_init, cfg: LifConfig, return_state: bool, want_h: bool = True, decay_t=None, threshold_t=None):
     """The "cpu"/"cuda" backend on validated arguments."""
-    return call(COMPILED, x, v_init, cfg, return_state, want_h)
+    return call(COMPILED, x, v_init, cfg, return_state, want_h, decay_t, threshold_t)

@@ -64,3 +64,11 @@ def test_opcheck(dtype):
     for x_in, h_in, grads in (recompute, from_h):
         bargs = (x_in, v, h_in, *grads, 0.5, 1.0, 0.0, 1, 3, 2.0, True, True)
         torch.library.opcheck(torch.ops.fastlif.lif_backward.default, bargs)
+    # Per-neuron parameters (learnable), the scaled-input charge and '>=' firing, forward and backward.
+    decay, threshold = torch.rand(3, 4) * 0.5 + 0.3, torch.rand(3, 4) + 0.5
+    args = (x.detach().requires_grad_(), v, 0.5, 1.0, 0.0, 1, 2, 4.0, False, False, True,
+            decay.requires_grad_(), threshold.requires_grad_(), 1, True)
+    torch.library.opcheck(torch.ops.fastlif.lif_forward.default, args)
+    bargs = (x.detach(), v, None, g, None, None, 0.5, 1.0, 0.0, 1, 2, 4.0, False, True, decay.detach(),
+             threshold.detach(), 1, True, True)
+    torch.library.opcheck(torch.ops.fastlif.lif_backward.default, bargs)

@@ -178,6 +178,14 @@ def test_opcheck(dtype):
     for g in (grads, (None, grads[1], None)):
         torch.library.opcheck(torch.ops.fastlif.lif_backward.default, (None, v, h, *g, 0.5, 1.0, 0.0, 1, 3, 2.0, True,
                                                                        True))
+    # Per-neuron learnable parameters, the scaled-input charge (its rate gradient reads x as well as h), '>='.
+    decay, threshold = torch.rand(1024, device=DEV) * 0.5 + 0.3, torch.rand(1024, device=DEV) + 0.5
+    args = (x.detach().requires_grad_(), v, 0.5, 1.0, 0.0, 1, 2, 4.0, False, True, True,
+            decay.requires_grad_(), threshold.requires_grad_(), 1, True)
+    torch.library.opcheck(torch.ops.fastlif.lif_forward.default, args)
+    torch.library.opcheck(torch.ops.fastlif.lif_backward.default,
+                          (x.detach(), v, h, *grads, 0.5, 1.0, 0.0, 1, 2, 4.0, False, True, decay.detach(),
+                           threshold.detach(), 1, True, True))
 
 
 def test_module_on_gpu_matches_cpu_backend():

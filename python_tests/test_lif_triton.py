@@ -363,31 +363,49 @@ def ptx(kernel, types, constexprs):
     sig = {name: types.get(name, "constexpr") for name in kernel.arg_names}
     return triton.compile(ASTSource(kernel, sig, constexprs), target=GPUTarget("cuda", 90, 32)).asm["ptx"]
 
-def forward(dtype, exact_mul):
+def forward(dtype, exact_mul, charge=0, params=False):
     types = dict(x_ptr=f"*{dtype}", v_ptr="*fp32", s_ptr=f"*{dtype}", h_ptr=f"*{dtype}", u_ptr="*fp32", T="i32",
-                 N="i32", decay="fp32", threshold="fp32", v_reset="fp32")
-    return ptx(lif._forward_kernel.fn, types, dict(HAS_V=True, STORE_H=True, SOFT=False, EXACT_MUL=exact_mul,
-                                                   UNROLL=0, BLOCK=1024))
+                 N="i32", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32", dt_stride="i32",
+                 tt_stride="i32")
+    nones = dict(dt_ptr=None, tt_ptr=None, fa_ptr=None)
+    if params:
+        types.update(dt_ptr="*fp32", tt_ptr="*fp32", fa_ptr="*fp32")
+        nones = {}
+    return ptx(lif._forward_kernel.fn, types, dict(HAS_V=True, STORE_H=True, RESET=0, CHARGE=charge,
+                                                   HAS_DT=params, HAS_TT=params, EXACT_MUL=exact_mul, UNROLL=0,
+                                                   BLOCK=1024, **nones))
 
-def backward(surrogate):
+def backward(surrogate, reset=0, charge=0, grads=False):
     types = dict(gs_ptr="*bf16", gu_ptr="*fp32", h_ptr="*bf16", dx_ptr="*bf16", dv_ptr="*fp32", T="i32", N="i32",
-                 last_row="i64", decay="fp32", threshold="fp32", v_reset="fp32", sg_param="fp32")
-    return ptx(lif._backward_kernel.fn, types, dict(gh_ptr=None, HAS_GS=True, HAS_GH=False, HAS_GU=True, SOFT=False,
-                                                    DETACH=False, SURROGATE=surrogate, UNROLL=4, BLOCK=512))
+                 last_row="i64", decay="fp32", threshold="fp32", fire_at="fp32", v_reset="fp32", sg_param="fp32",
+                 dt_stride="i32", tt_stride="i32")
+    nones = dict(x_ptr=None, v_ptr=None, dt_ptr=None, tt_ptr=None, fa_ptr=None, gd_ptr=None, gt_ptr=None)
+    if grads:
+        types.update(x_ptr="*bf16", v_ptr="*fp32", dt_ptr="*fp32", tt_ptr="*fp32", fa_ptr="*fp32", gd_ptr="*fp32",
+                     gt_ptr="*fp32")
+        nones = {}
+    return ptx(lif._backward_kernel.fn, types, dict(gh_ptr=None, HAS_GS=True, HAS_GH=False, HAS_GU=True,
+                                                    HAS_V=grads, STORE_GV=True, RESET=reset, CHARGE=charge,
+                                                    DETACH=False, SURROGATE=surrogate, HAS_DT=grads, HAS_TT=grads,
+                                                    GRADS=grads, UNROLL=4, BLOCK=512, **nones))
 
 guarded, unguarded = forward("fp32", True), forward("fp32", False)
 print(json.dumps(dict(
     guarded_mul_rn="mul.rn.f32" in guarded, guarded_fma="fma.rn.f32" in guarded,
     unguarded_fma="fma.rn.f32" in unguarded,
     low_precision_forward=[".entry" in forward(d, True) for d in ("fp16", "bf16")],
-    backward=[".entry" in backward(k) for k in range(5)])))
+    scaled_input_fma="fma.rn.f32" in forward("fp32", True, charge=1, params=True),
+    scaled_input_mul_rn="mul.rn.f32" in forward("fp32", True, charge=1, params=True),
+    backward=[".entry" in backward(k) for k in range(5)],
+    backward_grads=[".entry" in backward(2, reset, charge, True) for reset, charge in ((0, 0), (1, 1), (2, 0))])))
 """
 
 
 def test_compiles_for_gpu_without_fused_multiply_add_in_the_charge():
     """The compiled (non-interpreted) path builds for sm_90, and its charge h = decay*u + x is a rounded multiply
     then an add: with the mul.rn guard the forward PTX holds no fma; without it Triton's LLVM pipeline contracts
-    the charge into fma.rn.f32, whose single rounding could move spikes near the threshold off the reference's."""
+    the charge into fma.rn.f32, whose single rounding could move spikes near the threshold off the reference's.
+    The same for the scaled-input charge with per-neuron parameters, and the backward with parameter gradients."""
     env = dict(os.environ, TRITON_INTERPRET="0")
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", _PTX_PROBE], env=env, cwd=root, capture_output=True, text=True,
@@ -398,3 +416,7 @@ def test_compiles_for_gpu_without_fused_multiply_add_in_the_charge():
     assert facts["unguarded_fma"]
     assert facts["low_precision_forward"] == [True, True]
     assert facts["backward"] == [True] * 5
+    # The scaled input (SpikingJelly's charge) with per-neuron parameters: also a rounded multiply, no fma; the
+    # backward with the parameter gradients builds for every reset.
+    assert facts["scaled_input_mul_rn"] and not facts["scaled_input_fma"]
+    assert facts["backward_grads"] == [True] * 3

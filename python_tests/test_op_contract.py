@@ -37,10 +37,11 @@ def test_spikes_only_loss_passes_no_zero_gradients(twin):
         s = fastlif.lif_sequence(x, surrogate="sigmoid", backend=backend)
         s.backward(torch.ones_like(s) * 0.5)
     (fargs, (_, h, u)), = log.of(FORWARD[backend])
-    (bargs, (gx, gv)), = log.of(BACKWARD[backend])
+    (bargs, (gx, gv, gd, gt)), = log.of(BACKWARD[backend])
     x_in, v_in, h_in, grad_s, grad_h, grad_u = bargs[:6]
     assert grad_s is not None and grad_h is None and grad_u is None
-    assert u.numel() == 0 and gv.numel() == 0 and bargs[-1] is False  # need_grad_v
+    assert u.numel() == 0 and gv.numel() == 0 and bargs[13] is False  # need_grad_v
+    assert gd.numel() == gt.numel() == 0 and bargs[-1] is False  # need_grad_params: no parameter tensors
     recompute = backend == "cpu"
     assert fargs[9] is (not recompute) and (h.numel() == 0) is recompute  # save_h only where backward reads it
     assert (x_in is not None, h_in is not None) == (recompute, not recompute)
@@ -58,7 +59,7 @@ def test_loss_without_spikes_passes_no_grad_s(twin, output):
     with OpLog() as log:
         _, h, u = fastlif.lif_sequence(x, v_init=v, return_state=True, backend=backend)
         ((h if output == "h" else u) ** 2).sum().backward()
-    (bargs, (_, gv)), = log.of(BACKWARD[backend])
+    (bargs, (_, gv, _, _)), = log.of(BACKWARD[backend])
     assert bargs[3] is None and (bargs[4] is None) == (output == "u") and (bargs[5] is None) == (output == "h")
     assert gv.shape == v.shape
     x_r, v_r = x.detach().clone().requires_grad_(), v.detach().clone().requires_grad_()
@@ -113,7 +114,7 @@ def test_zero_steps_return_the_initial_state(twin):
     assert torch.equal(u0, torch.zeros(3, 4, device=device))
     gu = torch.randn(3, 4, device=device)
     x_or_h = (x, None) if backend == "cpu" else (None, x)
-    gx, gv = _raw_backward(backend)(*x_or_h[:1], v, x_or_h[1], None, None, gu, *scalars, True)
+    gx, gv, *_ = _raw_backward(backend)(*x_or_h[:1], v, x_or_h[1], None, None, gu, *scalars, True)
     assert gx.shape == x.shape and torch.equal(gv, gu)
 
 

@@ -60,8 +60,22 @@ const Kernels& kernels_for(DType d) { return d == DType::F64 ? kBaseline : kerne
 
 }  // namespace
 
+// Parameters that are one value for every neuron (scalars, or one-element tensors read in place) run the scalar
+// kernel with that value: the same arithmetic, without the per-neuron buffers (CPU tensors: readable here).
+static LifForwardArgs uniform_as_scalars(const LifForwardArgs& a) {
+  const ParamTensors& t = a.params;
+  if ((t.decay && t.decay_stride != 0) || (t.threshold && t.threshold_stride != 0)) return a;
+  LifForwardArgs b = a;
+  const bool f64 = a.dtype == DType::F64;
+  const auto value = [&](const void* p) { return f64 ? *static_cast<const double*>(p) : *static_cast<const float*>(p); };
+  if (t.decay) b.opt.decay = value(t.decay);
+  if (t.threshold) b.opt.threshold = value(t.threshold);
+  b.params = ParamTensors{};
+  return b;
+}
+
 void lif_forward_cpu(const LifForwardArgs& a) {
-  if (a.T * a.N != 0) kernels_for(a.dtype).forward(a);
+  if (a.T * a.N != 0) kernels_for(a.dtype).forward(uniform_as_scalars(a));
 }
 
 void lif_backward_cpu(const LifBackwardArgs& a) {

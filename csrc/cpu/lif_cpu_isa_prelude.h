@@ -14,3 +14,4 @@
 #include "../lif_params.h"
 #include "../lif_switch.h"
 #include "half_types.h"
+#include "stream_store.h"

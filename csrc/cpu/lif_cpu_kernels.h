@@ -27,6 +27,7 @@
 #include "../lif_params.h"
 #include "../lif_switch.h"
 #include "half_types.h"
+#include "stream_store.h"
 
 namespace fastlif {
 namespace FASTLIF_CPU_ISA {
@@ -54,7 +55,37 @@ int threads_for(int64_t work, int64_t chunks, int requested) {
   return int(std::max<int64_t>(1, std::min<int64_t>(chunks, requested)));
 }
 
-template <typename scalar_t, typename acc_t, Reset R, bool SaveH>
+// The chunk's per-neuron parameters in local buffers, which the inner loops read like the state. Only the
+// PerNeuron variant of a kernel has them; the other keeps the call's scalars in registers, as before tensors
+// were possible (no cost when unused).
+template <typename acc_t>
+struct ChunkParams {
+  acc_t a[kChunk], threshold[kChunk], fire_at[kChunk];
+
+  // Copies and fills (vectorised), not param() per neuron: at T = 1 a per-neuron scalar loop cost more than the
+  // step itself. The next float below a tensor threshold ('>=' firing) is the one scalar loop left.
+  void load(const Scalars<acc_t>& c, const ParamTensors& t, int64_t n0, int64_t len) {
+    fill(a, static_cast<const acc_t*>(t.decay), t.decay_stride, c.decay, n0, len);
+    fill(threshold, static_cast<const acc_t*>(t.threshold), t.threshold_stride, c.threshold, n0, len);
+    if (t.threshold == nullptr) {
+      std::fill(fire_at, fire_at + len, c.fire_at);
+    } else if (!c.fire_ge) {
+      std::copy(threshold, threshold + len, fire_at);
+    } else {
+      for (int64_t i = 0; i < len; ++i) fire_at[i] = fire_level(threshold[i], true);
+    }
+  }
+  static void fill(acc_t* dst, const acc_t* src, int64_t stride, acc_t scalar, int64_t n0, int64_t len) {
+    if (src == nullptr || stride == 0) {
+      std::fill(dst, dst + len, src ? src[0] : scalar);
+    } else {
+      std::copy(src + n0, src + n0 + len, dst);
+    }
+  }
+  Param<acc_t> operator[](int64_t i) const { return Param<acc_t>{a[i], threshold[i], fire_at[i]}; }
+};
+
+template <typename scalar_t, typename acc_t, Charge C, Reset R, bool SaveH, bool PerNeuron>
 void forward_kernel(const LifForwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
   const auto shared = scalars<acc_t>(a.opt);
@@ -69,15 +100,19 @@ void forward_kernel(const LifForwardArgs& a) {
   auto* uT = static_cast<acc_t*>(a.u_final);
   const int64_t T = a.T, N = a.N;
   const int64_t chunks = (N + kChunk - 1) / kChunk;
+  const bool stream = T * N * int64_t(sizeof(scalar_t)) >= kStreamBytes;  // stream_store.h
 
 #pragma omp parallel num_threads(threads_for(T * N, chunks, a.threads))
   {
     // A per-thread copy of the options: read through the shared one, GCC could not prove that the loop's stores
     // leave them unchanged and kept the hard-reset loops scalar.
     const Scalars<acc_t> c = shared;
+    const Param<acc_t> pc = param(c);
+    std::unique_ptr<ChunkParams<acc_t>> pp(PerNeuron ? new ChunkParams<acc_t> : nullptr);
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * kChunk, len = std::min(kChunk, N - n0);
+      if constexpr (PerNeuron) pp->load(c, a.params, n0, len);
       acc_t u[kChunk];
       Word sb[kChunk];
       scalar_t hb[kChunk];
@@ -85,26 +120,30 @@ void forward_kernel(const LifForwardArgs& a) {
       for (int64_t t = 0; t < T; ++t) {
         const int64_t row = t * N + n0;
         for (int64_t i = 0; i < len; ++i) {
-          const acc_t ht = charge(c.decay, u[i], St::to_acc(x[row + i]));
-          const bool st = fire(ht, c.threshold);
+          const Param<acc_t> pi = PerNeuron ? (*pp)[i] : pc;
+          const acc_t ht = charge_step<C, R>(u[i], St::to_acc(x[row + i]), pi, c.v_reset);
+          const bool st = fire(ht, pi.fire_at);
           sb[i] = st ? one : zero;
-          u[i] = reset<R>(ht, st, c);
-          if constexpr (SaveH) hb[i] = store_membrane<St>(ht, st, c.threshold);
+          u[i] = reset<R>(ht, st, pi, c.v_reset);
+          if constexpr (SaveH) hb[i] = store_membrane<St>(ht, st, pi.fire_at);
         }
         // The outputs leave through buffers: stored from the loop above, GCC's vectorised code took two page
         // faults per fresh output page instead of one (measured: 32768 vs 16384 for s and h at T=8, N=2^20).
-        std::copy(sb, sb + len, s + row);
-        if constexpr (SaveH) std::copy(hb, hb + len, h + row);
+        store_row(sb, len, s + row, stream);
+        if constexpr (SaveH) store_row(hb, len, h + row, stream);
       }
       if (uT) std::copy(u, u + len, uT + n0);
     }
+    stream_fence();
   }
 }
 
-// BPTT for one call. FromH: read the forward's stored membrane; otherwise recompute each chunk's membranes from x
-// (the forward's arithmetic, so the same values) into `hb`, then sweep them backwards. A missing grad_s or grad_h
-// reads a row of zeros from the stack instead — one code path, and no [T, N] of zeros in memory.
-template <typename scalar_t, typename acc_t, Reset R, bool Detach, Surrogate K, bool FromH>
+// BPTT for one call. Each chunk's membranes are first gathered into `hb`: read from the forward's stored h, or
+// recomputed from x (the forward's arithmetic, so the same values); then swept backwards. A missing grad_s or
+// grad_h reads a row of zeros from the stack instead — one code path, and no [T, N] of zeros in memory.
+// Grads (the per-neuron variant): also dL/d(decay) and dL/d(threshold) per neuron, each summed over t = T−1 … 0 in
+// that order.
+template <typename scalar_t, typename acc_t, Charge C, Reset R, bool Detach, Surrogate K, bool Grads>
 void backward_kernel(const LifBackwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
   const auto shared = scalars<acc_t>(a.opt);
@@ -116,8 +155,10 @@ void backward_kernel(const LifBackwardArgs& a) {
   const auto* gu = static_cast<const acc_t*>(a.grad_u);
   auto* gx = static_cast<scalar_t*>(a.grad_x);
   auto* gv = static_cast<acc_t*>(a.grad_v);
+  auto* g_decay = static_cast<acc_t*>(a.grad_decay);
+  auto* g_threshold = static_cast<acc_t*>(a.grad_threshold);
   const int64_t T = a.T, N = a.N;
-  const int64_t width = FromH ? kChunk : std::clamp<int64_t>(kRecomputeFloats / T / 16 * 16, 16, kChunk);
+  const int64_t width = std::clamp<int64_t>(kRecomputeFloats / T / 16 * 16, 16, kChunk);
   const int64_t chunks = (N + width - 1) / width;
 
 #pragma omp parallel num_threads(threads_for(T * N, chunks, a.threads))
@@ -125,7 +166,9 @@ void backward_kernel(const LifBackwardArgs& a) {
     // Per-thread copies: with the options behind a shared reference, GCC could not prove that the stores to the
     // buffers leave them unchanged, and ran the recompute loop scalar (3x slower, measured).
     const Scalars<acc_t> c = shared;
-    std::unique_ptr<acc_t[]> hb(FromH ? nullptr : new acc_t[T * width]);  // this thread's recomputed membranes
+    const Param<acc_t> pc = param(c);
+    std::unique_ptr<acc_t[]> hb(new acc_t[T * width]);  // this thread's membranes
+    std::unique_ptr<ChunkParams<acc_t>> pp(Grads ? new ChunkParams<acc_t> : nullptr);
     // Negative zeros: x + (−0) is x for every x (+0 would turn a −0 result into +0), so a missing gradient changes
     // no bit of the result.
     scalar_t zeros[kChunk];
@@ -133,35 +176,63 @@ void backward_kernel(const LifBackwardArgs& a) {
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * width, len = std::min(width, N - n0);
-      if constexpr (!FromH) {
+      if constexpr (Grads) pp->load(c, a.params, n0, len);
+      acc_t u0[kChunk];  // the initial state
+      for (int64_t i = 0; i < len; ++i) u0[i] = v0 ? v0[n0 + i] : acc_t(0);
+      if (hs) {
+        for (int64_t t = 0; t < T; ++t) {
+          for (int64_t i = 0; i < len; ++i) hb[t * width + i] = St::to_acc(hs[t * N + n0 + i]);
+        }
+      } else {
         acc_t u[kChunk];  // the forward's state
-        for (int64_t i = 0; i < len; ++i) u[i] = v0 ? v0[n0 + i] : acc_t(0);
+        std::copy(u0, u0 + len, u);
         for (int64_t t = 0; t < T; ++t) {
           const scalar_t* __restrict__ xr = x + t * N + n0;
           acc_t* __restrict__ hr = hb.get() + t * width;
           for (int64_t i = 0; i < len; ++i) {
-            const acc_t ht = charge(c.decay, u[i], St::to_acc(xr[i]));
+            const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
+            const acc_t ht = charge_step<C, R>(u[i], St::to_acc(xr[i]), pi, c.v_reset);
             hr[i] = ht;
-            u[i] = reset<R>(ht, fire(ht, c.threshold), c);
+            u[i] = reset<R>(ht, fire(ht, pi.fire_at), pi, c.v_reset);
           }
         }
       }
       acc_t du[kChunk];  // dL/du[t], carried backwards in time
       for (int64_t i = 0; i < len; ++i) du[i] = gu ? gu[n0 + i] : acc_t(0);
+      acc_t ga[Grads ? kChunk : 1], gt[Grads ? kChunk : 1];  // the parameter gradients, summed over t
+      if constexpr (Grads) {
+        std::fill(ga, ga + len, acc_t(0));
+        std::fill(gt, gt + len, acc_t(0));
+      }
       for (int64_t t = T - 1; t >= 0; --t) {
         const int64_t row = t * N + n0;
         const scalar_t* __restrict__ gsr = gs ? gs + row : zeros;
         const scalar_t* __restrict__ ghr = gh ? gh + row : zeros;
-        const acc_t* __restrict__ hr = FromH ? nullptr : hb.get() + t * width;
+        const acc_t* __restrict__ hr = hb.get() + t * width;
         scalar_t* __restrict__ gxr = gx + row;
+        // The state each step started from: the previous membrane after its reset, or the initial state.
+        const acc_t* __restrict__ prev = t > 0 ? hr - width : u0;
+        const bool prev_is_h = t > 0;
+        const scalar_t* __restrict__ xr = x && C == Charge::ScaledInput ? x + row : zeros;
         for (int64_t i = 0; i < len; ++i) {
-          const acc_t ht = FromH ? St::to_acc(hs[row + i]) : hr[i];
-          const acc_t dh = backward_step<R, Detach, K>(ht, St::to_acc(gsr[i]), du[i], c) + St::to_acc(ghr[i]);
-          gxr[i] = St::from_acc(dh);
-          du[i] = c.decay * dh;
+          const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
+          acc_t dthr;
+          const acc_t dh = backward_step<R, Detach, K, Grads>(hr[i], St::to_acc(gsr[i]), du[i], pi, c.v_reset,
+                                                              c.sg_param, &dthr) + St::to_acc(ghr[i]);
+          gxr[i] = St::from_acc(input_grad<C>(dh, pi));
+          du[i] = state_grad<C>(dh, pi);
+          if constexpr (Grads) {
+            const acc_t up = prev_is_h ? reset<R>(prev[i], fire(prev[i], pi.fire_at), pi, c.v_reset) : prev[i];
+            gt[i] += dthr;
+            charge_grads<C, R>(dh, up, St::to_acc(xr[i]), pi, c.v_reset, ga[i], gt[i]);
+          }
         }
       }
       if (gv) std::copy(du, du + len, gv + n0);
+      if constexpr (Grads) {
+        if (g_decay) std::copy(ga, ga + len, g_decay + n0);
+        if (g_threshold) std::copy(gt, gt + len, g_threshold + n0);
+      }
     }
   }
 }
@@ -186,9 +257,12 @@ void switch_dtype(DType d, F&& f) {
 
 void lif_forward_cpu(const LifForwardArgs& a) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
-    switch_reset(a.opt.reset, [&](auto r) {
+    switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
       switch_bool(a.h != nullptr, [&](auto save_h) {
-        forward_kernel<decltype(scalar), decltype(acc), decltype(r)::value, decltype(save_h)::value>(a);
+        switch_bool(a.params.any(), [&](auto per_neuron) {
+          forward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
+                         decltype(save_h)::value, decltype(per_neuron)::value>(a);
+        });
       });
     });
   });
@@ -196,12 +270,12 @@ void lif_forward_cpu(const LifForwardArgs& a) {
 
 void lif_backward_cpu(const LifBackwardArgs& a) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
-    switch_reset(a.opt.reset, [&](auto r) {
-      switch_bool(a.opt.detach_reset, [&](auto detach) {
+    switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
+      switch_detach<decltype(r)::value>(a.opt.detach_reset, [&](auto detach) {
         switch_surrogate(a.opt.surrogate, [&](auto k) {
-          switch_bool(a.h != nullptr, [&](auto from_h) {
-            backward_kernel<decltype(scalar), decltype(acc), decltype(r)::value, decltype(detach)::value,
-                            decltype(k)::value, decltype(from_h)::value>(a);
+          switch_bool(a.params.any(), [&](auto grads) {
+            backward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
+                            decltype(detach)::value, decltype(k)::value, decltype(grads)::value>(a);
           });
         });
       });

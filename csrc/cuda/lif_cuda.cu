@@ -14,14 +14,16 @@ namespace fastlif {
 namespace cuda {
 namespace {
 
-template <typename scalar_t, typename acc_t, int VEC, Reset R, bool SaveH>
+template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool SaveH, bool PerNeuron>
 __global__ void __launch_bounds__(kBlock) forward_kernel(const LifForwardArgs a, const Scalars<acc_t> c) {
-  forward_neurons<scalar_t, acc_t, VEC, R, SaveH>(a, c, int64_t(blockIdx.x) * kBlock + threadIdx.x);
+  forward_neurons<scalar_t, acc_t, VEC, C, R, SaveH, PerNeuron>(a, c, int64_t(blockIdx.x) * kBlock + threadIdx.x);
 }
 
-template <typename scalar_t, typename acc_t, int VEC, Reset R, bool Detach, Surrogate K, bool HasGradH>
+template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool Detach, Surrogate K, bool HasGradH,
+          bool Grads>
 __global__ void __launch_bounds__(kBlock) backward_kernel(const LifBackwardArgs a, const Scalars<acc_t> c) {
-  backward_neurons<scalar_t, acc_t, VEC, R, Detach, K, HasGradH>(a, c, int64_t(blockIdx.x) * kBlock + threadIdx.x);
+  backward_neurons<scalar_t, acc_t, VEC, C, R, Detach, K, HasGradH, Grads>(
+      a, c, int64_t(blockIdx.x) * kBlock + threadIdx.x);
 }
 
 // Launches are asynchronous: this reports configuration errors (bad grid, no kernel image for this GPU); faults
@@ -39,9 +41,11 @@ void check_launch(const char* what) {
 
 void lif_forward_cuda(const LifForwardArgs& a, cudaStream_t stream) {
   if (a.T == 0 || a.N == 0) return;
-  cuda::dispatch_forward(a, [&](auto scalar, auto acc, auto vec, auto r, auto save_h, const auto& c) {
+  cuda::dispatch_forward(a, [&](auto scalar, auto acc, auto vec, auto q, auto r, auto save_h, auto per_neuron,
+                                const auto& c) {
     constexpr int V = decltype(vec)::value;
-    cuda::forward_kernel<decltype(scalar), decltype(acc), V, decltype(r)::value, decltype(save_h)::value>
+    cuda::forward_kernel<decltype(scalar), decltype(acc), V, decltype(q)::value, decltype(r)::value,
+                         decltype(save_h)::value, decltype(per_neuron)::value>
         <<<cuda::blocks_for(a.N, V), cuda::kBlock, 0, stream>>>(a, c);
   });
   cuda::check_launch("forward");
@@ -49,11 +53,12 @@ void lif_forward_cuda(const LifForwardArgs& a, cudaStream_t stream) {
 
 void lif_backward_cuda(const LifBackwardArgs& a, cudaStream_t stream) {
   if (a.T == 0 || a.N == 0) return;
-  cuda::dispatch_backward(a, [&](auto scalar, auto acc, auto vec, auto r, auto detach, auto k, auto has_gh,
-                                 const auto& c) {
+  cuda::dispatch_backward(a, [&](auto scalar, auto acc, auto vec, auto q, auto r, auto detach, auto k,
+                                 auto has_gh, auto grads, const auto& c) {
     constexpr int V = decltype(vec)::value;
-    cuda::backward_kernel<decltype(scalar), decltype(acc), V, decltype(r)::value, decltype(detach)::value,
-                          decltype(k)::value, decltype(has_gh)::value>
+    cuda::backward_kernel<decltype(scalar), decltype(acc), V, decltype(q)::value, decltype(r)::value,
+                          decltype(detach)::value, decltype(k)::value, decltype(has_gh)::value,
+                          decltype(grads)::value>
         <<<cuda::blocks_for(a.N, V), cuda::kBlock, 0, stream>>>(a, c);
   });
   cuda::check_launch("backward");

@@ -141,8 +141,16 @@ FASTLIF_HD void store_pack(T* p, const P& v) {
   *reinterpret_cast<W*>(p) = w;
 }
 
+// The parameters of neurons [n, n + VEC), loaded once per thread: from the per-neuron tensors (PerNeuron), else
+// the call's scalars.
+template <bool PerNeuron, typename acc_t, int VEC>
+FASTLIF_HD void load_params(Param<acc_t> (&p)[VEC], const Scalars<acc_t>& c, const ParamTensors& t, int64_t n) {
+#pragma unroll
+  for (int i = 0; i < VEC; ++i) p[i] = PerNeuron ? param(c, t, n + i) : param(c);
+}
+
 // Forward for neurons [thread·VEC, thread·VEC + VEC). With VEC > 1 the launch plan guarantees N % VEC == 0.
-template <typename scalar_t, typename acc_t, int VEC, Reset R, bool SaveH>
+template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool SaveH, bool PerNeuron>
 FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c, int64_t thread) {
   using St = Storage<scalar_t>;
   using P = Pack<scalar_t, VEC>;
@@ -153,6 +161,8 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
   scalar_t* __restrict__ h = SaveH ? static_cast<scalar_t*>(a.h) + n : nullptr;
   const acc_t* v0 = static_cast<const acc_t*>(a.v_init);
   const scalar_t one = St::from_acc(acc_t(1)), zero = St::from_acc(acc_t(0));
+  Param<acc_t> p[VEC];
+  load_params<PerNeuron>(p, c, a.params, n);
 
   acc_t u[VEC];
 #pragma unroll
@@ -170,11 +180,11 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
         P sv, hv;
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
-          const acc_t ht = charge(c.decay, u[i], St::to_acc(xs[k].v[i]));
-          const bool st = fire(ht, c.threshold);
+          const acc_t ht = charge_step<C, R>(u[i], St::to_acc(xs[k].v[i]), p[i], c.v_reset);
+          const bool st = fire(ht, p[i].fire_at);
           sv.v[i] = st ? one : zero;
-          if constexpr (SaveH) hv.v[i] = store_membrane<St>(ht, st, c.threshold);
-          u[i] = reset<R>(ht, st, c);
+          if constexpr (SaveH) hv.v[i] = store_membrane<St>(ht, st, p[i].fire_at);
+          u[i] = reset<R>(ht, st, p[i], c.v_reset);
         }
         store_pack(s + (t0 + k) * N, sv);
         if constexpr (SaveH) store_pack(h + (t0 + k) * N, hv);
@@ -189,7 +199,11 @@ FASTLIF_HD void forward_neurons(const LifForwardArgs& a, const Scalars<acc_t>& c
 }
 
 // Backward (BPTT, t = T−1 … 0) for neurons [thread·VEC, thread·VEC + VEC); dL/du carried in registers.
-template <typename scalar_t, typename acc_t, int VEC, Reset R, bool Detach, Surrogate K, bool HasGradH>
+// Grads (the per-neuron variant): dL/d(decay) and dL/d(threshold) summed per neuron over t = T−1 … 0 (the CPU
+// twin's order and arithmetic); the state each step started from is rebuilt from the saved h of the step before
+// (one more read per neuron-step, only then), and x is read for the scaled-input charge.
+template <typename scalar_t, typename acc_t, int VEC, Charge C, Reset R, bool Detach, Surrogate K, bool HasGradH,
+          bool Grads>
 FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>& c, int64_t thread) {
   using St = Storage<scalar_t>;
   using P = Pack<scalar_t, VEC>;
@@ -198,12 +212,21 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
   const scalar_t* __restrict__ gs = static_cast<const scalar_t*>(a.grad_s) + n;
   const scalar_t* __restrict__ gh = HasGradH ? static_cast<const scalar_t*>(a.grad_h) + n : nullptr;
   const scalar_t* __restrict__ h = static_cast<const scalar_t*>(a.h) + n;
+  const scalar_t* __restrict__ x =
+      Grads && C == Charge::ScaledInput ? static_cast<const scalar_t*>(a.x) + n : nullptr;
   scalar_t* __restrict__ gx = static_cast<scalar_t*>(a.grad_x) + n;
   const acc_t* gu = static_cast<const acc_t*>(a.grad_u);
+  const acc_t* v0 = static_cast<const acc_t*>(a.v_init);
+  Param<acc_t> p[VEC];
+  load_params<Grads>(p, c, a.params, n);
 
-  acc_t du[VEC];
+  acc_t du[VEC], ga[VEC], gt[VEC];
 #pragma unroll
-  for (int i = 0; i < VEC; ++i) du[i] = gu ? gu[n + i] : acc_t(0);
+  for (int i = 0; i < VEC; ++i) {
+    du[i] = gu ? gu[n + i] : acc_t(0);
+    ga[i] = acc_t(0);
+    gt[i] = acc_t(0);
+  }
 
   for (int64_t t0 = T - 1; t0 >= 0; t0 -= kSteps) {
     P gsv[kSteps], hv[kSteps], ghv[kSteps];
@@ -217,14 +240,33 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
     }
 #pragma unroll
     for (int k = 0; k < kSteps; ++k) {
-      if (t0 - k >= 0) {
-        P gxv;
+      const int64_t t = t0 - k;
+      if (t >= 0) {
+        P gxv, hp, xv;
+        if constexpr (Grads) {
+          if (t > 0) hp = load_pack<P>(h + (t - 1) * N);
+          if constexpr (C == Charge::ScaledInput) xv = load_pack<P>(x + t * N);
+        }
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
-          acc_t dh = backward_step<R, Detach, K>(St::to_acc(hv[k].v[i]), St::to_acc(gsv[k].v[i]), du[i], c);
+          acc_t dthr;
+          acc_t dh = backward_step<R, Detach, K, Grads>(St::to_acc(hv[k].v[i]), St::to_acc(gsv[k].v[i]), du[i],
+                                                        p[i], c.v_reset, c.sg_param, &dthr);
           if constexpr (HasGradH) dh += St::to_acc(ghv[k].v[i]);
-          gxv.v[i] = St::from_acc(dh);
-          du[i] = c.decay * dh;
+          gxv.v[i] = St::from_acc(input_grad<C>(dh, p[i]));
+          du[i] = state_grad<C>(dh, p[i]);
+          if constexpr (Grads) {
+            acc_t up;
+            if (t > 0) {
+              const acc_t hprev = St::to_acc(hp.v[i]);
+              up = reset<R>(hprev, fire(hprev, p[i].fire_at), p[i], c.v_reset);
+            } else {
+              up = v0 ? v0[n + i] : acc_t(0);
+            }
+            const acc_t xt = C == Charge::ScaledInput ? St::to_acc(xv.v[i]) : acc_t(0);
+            gt[i] += dthr;
+            charge_grads<C, R>(dh, up, xt, p[i], c.v_reset, ga[i], gt[i]);
+          }
         }
         store_pack(gx + (t0 - k) * N, gxv);
       }
@@ -234,6 +276,15 @@ FASTLIF_HD void backward_neurons(const LifBackwardArgs& a, const Scalars<acc_t>&
   if (gv) {
 #pragma unroll
     for (int i = 0; i < VEC; ++i) gv[n + i] = du[i];
+  }
+  if constexpr (Grads) {
+    acc_t* gd = static_cast<acc_t*>(a.grad_decay);
+    acc_t* gth = static_cast<acc_t*>(a.grad_threshold);
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) {
+      if (gd) gd[n + i] = ga[i];
+      if (gth) gth[n + i] = gt[i];
+    }
   }
 }
 
@@ -280,7 +331,8 @@ void switch_vector(int vec, F&& f) {
 }
 
 // Resolves the runtime options of a forward call to one kernel configuration and hands it to
-// f(scalar, acc, vec, reset, save_h, scalars) — the tags are empty values whose types carry the choice.
+// f(scalar, acc, vec, charge, reset, save_h, per_neuron, scalars) — the tags are empty values whose types carry
+// the choice.
 template <typename F>
 void dispatch_forward(const LifForwardArgs& a, F&& f) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
@@ -288,27 +340,34 @@ void dispatch_forward(const LifForwardArgs& a, F&& f) {
     using acc_t = decltype(acc);
     const int vec = pick_vector(a.N, wide_vector<scalar_t>(), sizeof(scalar_t), {a.x, a.s, a.h});
     switch_vector<wide_vector<scalar_t>()>(vec, [&](auto v) {
-      switch_reset(a.opt.reset, [&](auto r) {
-        switch_bool(a.h != nullptr, [&](auto save_h) { f(scalar, acc, v, r, save_h, scalars<acc_t>(a.opt)); });
+      switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
+        switch_bool(a.h != nullptr, [&](auto save_h) {
+          switch_bool(a.params.any(),
+                      [&](auto per_neuron) { f(scalar, acc, v, q, r, save_h, per_neuron, scalars<acc_t>(a.opt)); });
+        });
       });
     });
   });
 }
 
-// The same for a backward call: f(scalar, acc, vec, reset, detach, surrogate, has_grad_h, scalars).
+// The same for a backward call: f(scalar, acc, vec, charge, reset, detach, surrogate, has_grad_h, grads, scalars),
+// grads: the per-neuron variant, which also sums the parameter gradients.
 template <typename F>
 void dispatch_backward(const LifBackwardArgs& a, F&& f) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
     using scalar_t = decltype(scalar);
     using acc_t = decltype(acc);
-    const int vec =
-        pick_vector(a.N, wide_vector<scalar_t>(), sizeof(scalar_t), {a.grad_s, a.grad_h, a.h, a.grad_x});
+    const int vec = pick_vector(a.N, wide_vector<scalar_t>(), sizeof(scalar_t),
+                                {a.grad_s, a.grad_h, a.h, a.grad_x, a.params.any() ? a.x : nullptr});
     switch_vector<wide_vector<scalar_t>()>(vec, [&](auto v) {
-      switch_reset(a.opt.reset, [&](auto r) {
-        switch_bool(a.opt.detach_reset, [&](auto detach) {
+      switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
+        switch_detach<decltype(r)::value>(a.opt.detach_reset, [&](auto detach) {
           switch_surrogate(a.opt.surrogate, [&](auto k) {
-            switch_bool(a.grad_h != nullptr,
-                        [&](auto has_gh) { f(scalar, acc, v, r, detach, k, has_gh, scalars<acc_t>(a.opt)); });
+            switch_bool(a.grad_h != nullptr, [&](auto has_gh) {
+              switch_bool(a.params.any(), [&](auto grads) {
+                f(scalar, acc, v, q, r, detach, k, has_gh, grads, scalars<acc_t>(a.opt));
+              });
+            });
           });
         });
       });

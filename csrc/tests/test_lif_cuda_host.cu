@@ -80,11 +80,13 @@ static const char* name(DType d) {
 // Runs every thread of the grid the launcher would use; returns the vector width it chose.
 static int emulate_forward(const LifForwardArgs& a) {
   int chosen = 0;
-  cuda::dispatch_forward(a, [&](auto scalar, auto acc, auto vec, auto r, auto save_h, const auto& c) {
+  cuda::dispatch_forward(a, [&](auto scalar, auto acc, auto vec, auto q, auto r, auto save_h, auto per_neuron,
+                                const auto& c) {
     constexpr int V = decltype(vec)::value;
     const int64_t threads = int64_t(cuda::blocks_for(a.N, V)) * cuda::kBlock;
     for (int64_t t = 0; t < threads; ++t) {
-      cuda::forward_neurons<decltype(scalar), decltype(acc), V, decltype(r)::value, decltype(save_h)::value>(a, c, t);
+      cuda::forward_neurons<decltype(scalar), decltype(acc), V, decltype(q)::value, decltype(r)::value,
+                            decltype(save_h)::value, decltype(per_neuron)::value>(a, c, t);
     }
     chosen = V;
   });
@@ -93,13 +95,14 @@ static int emulate_forward(const LifForwardArgs& a) {
 
 static int emulate_backward(const LifBackwardArgs& a) {
   int chosen = 0;
-  cuda::dispatch_backward(a, [&](auto scalar, auto acc, auto vec, auto r, auto detach, auto k, auto has_gh,
-                                 const auto& c) {
+  cuda::dispatch_backward(a, [&](auto scalar, auto acc, auto vec, auto q, auto r, auto detach, auto k,
+                                 auto has_gh, auto grads, const auto& c) {
     constexpr int V = decltype(vec)::value;
     const int64_t threads = int64_t(cuda::blocks_for(a.N, V)) * cuda::kBlock;
     for (int64_t t = 0; t < threads; ++t) {
-      cuda::backward_neurons<decltype(scalar), decltype(acc), V, decltype(r)::value, decltype(detach)::value,
-                             decltype(k)::value, decltype(has_gh)::value>(a, c, t);
+      cuda::backward_neurons<decltype(scalar), decltype(acc), V, decltype(q)::value, decltype(r)::value,
+                             decltype(detach)::value, decltype(k)::value, decltype(has_gh)::value,
+                             decltype(grads)::value>(a, c, t);
     }
     chosen = V;
   });
@@ -113,25 +116,41 @@ struct Case {
   int want_vec;
 };
 
-// Forward and (for every reset/detach/surrogate/grad_h combination) backward of one case, GPU body vs CPU twin.
+// The equations (charge, reset) the kernels switch between; odd ones also fire at '>=' and take per-neuron
+// decay/threshold tensors.
+struct Equation {
+  int charge, reset;
+};
+static const Equation kEquations[] = {{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}};
+
+// Forward and (for every equation/detach/surrogate/grad_h combination) backward of one case, GPU body vs CPU twin.
+// With grad_h, the backward also computes the per-neuron parameter gradients (and reads x for the scaled input).
 static void run_case(const Case& k) {
   const DType d = k.dtype;
+  const DType sd = d == DType::F64 ? DType::F64 : DType::F32;
   const size_t tn = size_t(k.T * k.N) * elem_size(d), ns = size_t(k.N) * state_size(d);
-  Buffer x(tn, k.shift), v0(ns, 0), gs(tn, k.shift), gh(tn, k.shift), gu(ns, 0);
+  Buffer x(tn, k.shift), v0(ns, 0), gs(tn, k.shift), gh(tn, k.shift), gu(ns, 0), dec(ns, 0), thr(ns, 0);
   fill(x, d, k.T * k.N, -0.6f, 1.6f);
   fill(gs, d, k.T * k.N, -1.0f, 1.0f);
   fill(gh, d, k.T * k.N, -1.0f, 1.0f);
-  fill(v0, d == DType::F64 ? DType::F64 : DType::F32, k.N, -0.5f, 1.2f);
-  fill(gu, d == DType::F64 ? DType::F64 : DType::F32, k.N, -1.0f, 1.0f);
+  fill(v0, sd, k.N, -0.5f, 1.2f);
+  fill(gu, sd, k.N, -1.0f, 1.0f);
+  fill(dec, sd, k.N, 0.3f, 1.0f);
+  fill(thr, sd, k.N, 0.6f, 1.4f);
 
-  for (int reset = 0; reset < 2; ++reset) {
+  for (int e = 0; e < 5; ++e) {
+    const int reset = kEquations[e].reset;
+    const bool per_neuron = e % 2 == 1;
+    // Odd equations: a per-neuron decay and a per-layer threshold read in place (stride 0).
+    const ParamTensors pt = per_neuron ? ParamTensors{dec.data(), thr.data(), 1, 0} : ParamTensors{};
     for (int with_v0 = 0; with_v0 < 2; ++with_v0) {
-      const LifOptions o{0.75, 1.0, reset ? 0.0 : -0.2, 1.0, reset, 0, false};
+      const LifOptions o{0.75, 1.0, reset ? 0.0 : -0.2, 1.0, reset, 0, false, kEquations[e].charge, per_neuron};
       Buffer s_cpu(tn, k.shift), h_cpu(tn, k.shift), u_cpu(ns, 0);
       Buffer s_gpu(tn, k.shift), h_gpu(tn, k.shift), u_gpu(ns, 0);
       const void* v = with_v0 ? v0.data() : nullptr;
-      lif_forward_cpu({x.data(), v, s_cpu.data(), h_cpu.data(), u_cpu.data(), k.T, k.N, d, o, 1});
-      const int vec = emulate_forward({x.data(), v, s_gpu.data(), h_gpu.data(), u_gpu.data(), k.T, k.N, d, o, 1});
+      lif_forward_cpu({x.data(), v, s_cpu.data(), h_cpu.data(), u_cpu.data(), k.T, k.N, d, o, 1, pt});
+      const int vec =
+          emulate_forward({x.data(), v, s_gpu.data(), h_gpu.data(), u_gpu.data(), k.T, k.N, d, o, 1, pt});
       EXPECT(vec == k.want_vec, "%s T=%lld N=%lld shift=%zu: vector %d, want %d", name(d), (long long)k.T,
              (long long)k.N, k.shift, vec, k.want_vec);
       EXPECT(s_gpu.same_bytes(s_cpu) && h_gpu.same_bytes(h_cpu) && u_gpu.same_bytes(u_cpu),
@@ -142,26 +161,37 @@ static void run_case(const Case& k) {
 
       // Inference (h not saved) writes the same spikes and state and leaves h alone; without u_final, spikes only.
       Buffer s_inf(tn, k.shift), u_inf(ns, 0), s_only(tn, k.shift);
-      emulate_forward({x.data(), v, s_inf.data(), nullptr, u_inf.data(), k.T, k.N, d, o, 1});
+      emulate_forward({x.data(), v, s_inf.data(), nullptr, u_inf.data(), k.T, k.N, d, o, 1, pt});
       EXPECT(s_inf.same_bytes(s_cpu) && u_inf.same_bytes(u_cpu), "%s: forward without h differs", name(d));
-      emulate_forward({x.data(), v, s_only.data(), nullptr, nullptr, k.T, k.N, d, o, 1});
+      emulate_forward({x.data(), v, s_only.data(), nullptr, nullptr, k.T, k.N, d, o, 1, pt});
       EXPECT(s_only.same_bytes(s_cpu), "%s: forward without h and u_final differs", name(d));
 
-      if (with_v0 == 0) continue;  // the backward does not depend on v_init beyond h
+      if (with_v0 == 0) continue;  // the backward does not depend on v_init beyond h (and the parameter grads)
       for (int detach = 0; detach < 2; ++detach) {
         for (int sg = 0; sg < 5; ++sg) {
           for (int with_gh = 0; with_gh < 2; ++with_gh) {
-            const LifOptions ob{o.decay, o.threshold, o.v_reset, sg == 4 ? 10.0 : 1.5, reset, sg, detach == 1};
+            LifOptions ob = o;
+            ob.sg_param = sg == 4 ? 10.0 : 1.5;
+            ob.surrogate = sg;
+            ob.detach_reset = detach == 1;
             const void* g_h = with_gh ? gh.data() : nullptr;
             const void* g_u = with_gh ? gu.data() : nullptr;  // grad_u present exactly when grad_h is: both paths
             Buffer gx_cpu(tn, k.shift), gv_cpu(ns, 0), gx_gpu(tn, k.shift), gv_gpu(ns, 0);
-            lif_backward_cpu({nullptr, nullptr, h_cpu.data(), gs.data(), g_h, g_u, gx_cpu.data(), gv_cpu.data(), k.T,
-                              k.N, d, ob, 1});
-            emulate_backward({nullptr, nullptr, h_cpu.data(), gs.data(), g_h, g_u, gx_gpu.data(), gv_gpu.data(), k.T,
-                              k.N, d, ob, 1});
-            EXPECT(gx_gpu.same_bytes(gx_cpu) && gv_gpu.same_bytes(gv_cpu),
-                   "%s T=%lld N=%lld reset=%d detach=%d surrogate=%d grad_h=%d: backward differs", name(d),
-                   (long long)k.T, (long long)k.N, reset, detach, sg, with_gh);
+            Buffer gd_cpu(ns, 0), gt_cpu(ns, 0), gd_gpu(ns, 0), gt_gpu(ns, 0);
+            // The parameter gradients of the per-neuron variant; written only where asked for.
+            void* gdc = with_gh ? gd_cpu.data() : nullptr;
+            void* gtc = per_neuron ? gt_cpu.data() : nullptr;
+            void* gdg = with_gh ? gd_gpu.data() : nullptr;
+            void* gtg = per_neuron ? gt_gpu.data() : nullptr;
+            const void* xx = per_neuron || with_gh ? x.data() : nullptr;  // the scaled input's rate gradient
+            lif_backward_cpu({xx, v, h_cpu.data(), gs.data(), g_h, g_u, gx_cpu.data(), gv_cpu.data(), k.T, k.N, d,
+                              ob, 1, pt, gdc, gtc});
+            emulate_backward({xx, v, h_cpu.data(), gs.data(), g_h, g_u, gx_gpu.data(), gv_gpu.data(), k.T, k.N, d,
+                              ob, 1, pt, gdg, gtg});
+            EXPECT(gx_gpu.same_bytes(gx_cpu) && gv_gpu.same_bytes(gv_cpu) && gd_gpu.same_bytes(gd_cpu) &&
+                       gt_gpu.same_bytes(gt_cpu),
+                   "%s T=%lld N=%lld charge=%d reset=%d detach=%d surrogate=%d grad_h=%d: backward differs",
+                   name(d), (long long)k.T, (long long)k.N, kEquations[e].charge, reset, detach, sg, with_gh);
             EXPECT(gx_gpu.guard_intact() && gv_gpu.guard_intact(), "%s: backward wrote past the end", name(d));
           }
         }
