@@ -41,6 +41,18 @@ def test_cpu_matches_reference(T, trailing, dtype, option, decay, threshold, v_r
     assert_matches_reference("cpu", x, v_init, gs, gh, gu, decay, threshold, v_reset, option)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_streamed_outputs_match_reference(dtype):
+    """Outputs of >= 16 MiB leave the forward through non-temporal stores (csrc/cpu/stream_store.h); N is odd so
+    the rows start unaligned and the copied head and tail of each row are exercised too."""
+    T, N = 8, (16 << 20) // (8 * dtype.itemsize) + 3
+    g = torch.Generator().manual_seed(7)
+    x = (torch.randn(T, N, generator=g) * 1.2 + 0.4).to(dtype)
+    v_init = torch.randn(N, generator=g)
+    gs, gh, gu = torch.randn(T, N, generator=g), torch.randn(T, N, generator=g), torch.randn(N, generator=g)
+    assert_matches_reference("cpu", x, v_init, gs, gh, gu, 0.5, 1.0, 0.0, OPTIONS[-1])
+
+
 def test_stateful_module_carries_state_and_resets():
     x = torch.randn(8, 2, 9) + 0.6
     m = fastlif.LIFSequence(stateful=True, backend="cpu")

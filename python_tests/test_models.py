@@ -221,7 +221,7 @@ def test_bad_arguments_are_rejected():
     with pytest.raises(TypeError, match="neuron must be a dict"):
         models.digits_cnn(neuron="lif")
     with pytest.raises(TypeError, match="neuron has an option"):
-        models.digits_cnn(neuron=dict(tau=2.0))
+        models.digits_cnn(neuron=dict(beta=0.5))
     with pytest.raises(ValueError, match="backend"):
         models.digits_cnn(neuron=dict(backend="fpga"))
     with pytest.raises(ValueError, match="variant must be one of"):

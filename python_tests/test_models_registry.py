@@ -74,6 +74,6 @@ def test_one_model_contract_neuron_options(name):
         assert (c.decay, c.threshold, c.reset, c.v_reset, c.detach_reset, c.surrogate.name, n.backend) == (
             0.3, 0.6, "soft", 0.1, True, "atan", "reference")
     with pytest.raises(TypeError, match="neuron has an option LIFSequence does not take"):
-        models.get(name, num_classes=4, neuron=dict(tau=2.0))
+        models.get(name, num_classes=4, neuron=dict(beta=0.5))
     with pytest.raises(TypeError, match="neuron must be a dict"):
         models.get(name, num_classes=4, neuron="lif")

@@ -137,9 +137,9 @@ def _charge(x, u, decay, threshold, fire_at, v_reset, CHARGE: tl.constexpr, RESE
             EXACT_MUL: tl.constexpr):
     """docs/equations.md's charge, rounded as lif_math.h's charge_step: decay·u + x, or SpikingJelly's scaled
     input u + (x − (u − v_reset))·k; then snnTorch's delayed subtract (RESET 2) from the previous spike."""
-    if CHARGE == 0:
+    if CHARGE == 0:  # decay
         h = _decay_times(decay, u, EXACT_MUL) + x
-    else:
+    else:  # scaled_input
         h = u + _decay_times(decay, x - (u - v_reset), EXACT_MUL)
     if RESET == 2:
         h = tl.where(u > fire_at, h - threshold, h)
@@ -148,9 +148,9 @@ def _charge(x, u, decay, threshold, fire_at, v_reset, CHARGE: tl.constexpr, RESE
 
 @triton.jit
 def _reset(h, spike, threshold, v_reset, RESET: tl.constexpr):
-    if RESET == 0:
+    if RESET == 0:  # hard
         u = tl.where(spike, v_reset, h)
-    elif RESET == 1:
+    elif RESET == 1:  # soft
         u = tl.where(spike, h - threshold, h)
     else:  # subtract_next: the reset lands in the next charge
         u = h
