@@ -12,8 +12,9 @@
 // kernels see it as `[T, N]` in memory order, and every output has x's strides (u_final and grad_v those of
 // x[0]), so no layout is copied. Outputs nobody asked for come back as empty `[0]` tensors, never written.
 // decay_t / threshold_t: per-neuron parameters laid out like v_init (one step of x, state dtype), or one element for
-// every neuron; when given, the scalar of the same name is ignored. Their gradients come back per neuron, in
-// v_init's layout.
+// every neuron; when given, the scalar of the same name is ignored. Each one's gradient comes back shaped like it:
+// per neuron in v_init's layout, or for a one-element tensor the sum over every neuron and step (reduced inside the
+// CPU kernel, in a fixed order; the CUDA kernel's per-neuron sums are reduced here).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <Python.h>
@@ -152,6 +153,14 @@ const void* ptr_or_null(const std::optional<at::Tensor>& t) { return t.has_value
 
 at::Tensor nothing(const at::Tensor& like, at::ScalarType dtype) { return at::empty({0}, like.options().dtype(dtype)); }
 
+// The gradient of a parameter tensor, shaped like it: per neuron (fresh, like the other large CPU outputs), or one
+// element (the kernels' sum over every neuron); nothing without the tensor.
+at::Tensor param_grad(const std::optional<at::Tensor>& t, const at::Tensor& like) {
+  if (!t.has_value()) return nothing(like, state_type(like.scalar_type()));
+  if (t->numel() == 1) return at::empty(t->sizes(), like.options().dtype(state_type(like.scalar_type())));
+  return fresh_state(like);
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,
                                                            const std::optional<at::Tensor>& v_init, double decay,
                                                            double threshold, double v_reset, int64_t reset,
@@ -219,8 +228,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
   at::Tensor gx = fresh_like(ref);
   const auto acc = state_type(ref.scalar_type());
   at::Tensor gv = need_grad_v ? empty_state(ref) : nothing(ref, acc);
-  at::Tensor gd = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
-  at::Tensor gt = need_grad_params ? fresh_state(ref) : nothing(ref, acc);
+  at::Tensor gd = need_grad_params ? param_grad(decay_t, ref) : nothing(ref, acc);
+  at::Tensor gt = need_grad_params ? param_grad(threshold_t, ref) : nothing(ref, acc);
   const int64_t T = ref.size(0), N = neurons(ref);
   if (T == 0 || N == 0) {  // no step: dL/dv_init is dL/du_final, and the parameters acted nowhere
     if (need_grad_v) grad_u.has_value() ? gv.copy_(*grad_u) : gv.zero_();
@@ -233,7 +242,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
   LifBackwardArgs a{ptr_or_null(x), ptr_or_null(v_init), ptr_or_null(h), ptr_or_null(grad_s),
                     ptr_or_null(grad_h), ptr_or_null(grad_u), gx.data_ptr(), need_grad_v ? gv.data_ptr() : nullptr,
                     T, N, dtype_of(ref), opt, at::get_num_threads(), params,
-                    need_grad_params ? gd.data_ptr() : nullptr, need_grad_params ? gt.data_ptr() : nullptr};
+                    gd.numel() ? gd.data_ptr() : nullptr, gt.numel() ? gt.data_ptr() : nullptr};
 #ifdef WITH_CUDA
   if (ref.is_cuda()) {
     TORCH_CHECK_VALUE(h.has_value(), "fastlif: the CUDA backward reads the saved membrane h (pass h)");
@@ -241,7 +250,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(const st
     const at::Tensor zeros = grad_s.has_value() ? at::Tensor() : at::zeros_like(ref);
     if (!grad_s.has_value()) a.grad_s = zeros.data_ptr();
     const c10::cuda::CUDAGuard guard(ref.device());
+    // The CUDA kernel writes per-neuron sums; a one-element parameter's are reduced by torch afterwards.
+    const at::Tensor gd_n = gd.numel() == 1 && N > 1 ? empty_state(ref) : gd;
+    const at::Tensor gt_n = gt.numel() == 1 && N > 1 ? empty_state(ref) : gt;
+    if (gd.numel()) a.grad_decay = gd_n.data_ptr();
+    if (gt.numel()) a.grad_threshold = gt_n.data_ptr();
     lif_backward_cuda(a, at::cuda::getCurrentCUDAStream());
+    if (!gd_n.is_same(gd)) gd.copy_(gd_n.sum().reshape(gd.sizes()));
+    if (!gt_n.is_same(gt)) gt.copy_(gt_n.sum().reshape(gt.sizes()));
     return {gx, gv, gd, gt};
   }
 #endif

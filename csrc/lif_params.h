@@ -59,9 +59,10 @@ struct LifBackwardArgs {
   LifOptions opt;
   int threads;  // CPU only
   ParamTensors params;
-  // dL/d(decay) and dL/d(threshold) per neuron `[N]` (state type), each summed over t by the one thread that owns
-  // the neuron, in a fixed order (deterministic, no atomics). Computed whenever a parameter is a tensor (the
-  // kernels' per-neuron variant), written where these are not nullptr.
+  // dL/d(decay) and dL/d(threshold) (state type), each summed over t by the one thread that owns the neuron, in a
+  // fixed order (deterministic, no atomics): per neuron `[N]`, or for a one-element parameter (stride 0) one value,
+  // the CPU kernel's sum over its chunks in chunk order (the CUDA kernel always writes `[N]`; lif_ops.cpp reduces).
+  // Computed whenever a parameter is a tensor (the kernels' per-neuron variant), written where not nullptr.
   void* grad_decay = nullptr;
   void* grad_threshold = nullptr;
 };

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 import fastlif
 from fastlif import reference
 from fastlif import surrogate as sg
-from lif_testing import BACKENDS, recomputes_membrane
+from lif_testing import BACKENDS, OpLog, recomputes_membrane
 
 # Triton computes in fp32 and rejects fp64 inputs: the fp64 checks run on the extension's kernels.
 FP64_BACKENDS = [b for b in BACKENDS if b[0] != "triton"]
@@ -125,6 +125,47 @@ def test_parameter_gradients_are_deterministic(twin):
     threshold = threshold[:, :1]
     runs = [_grads(backend, x, v, decay, threshold, w, surrogate="sigmoid")[1] for _ in range(2)]
     assert all(torch.equal(a, b) for a, b in zip(*runs))
+
+
+@pytest.mark.parametrize("twin", BACKENDS, ids=_ids(BACKENDS))
+@pytest.mark.parametrize("equation", EQUATIONS, ids=_eq_id)
+def test_one_element_parameter_gradients(twin, equation):
+    """A per-layer decay and threshold (one element each, as PLIF learns them): the op hands back one value each,
+    the kernel's sum over every neuron and step, not a per-neuron `[N]` to sum, and it equals the reference's
+    autograd (fp64 rounding on the extension's kernels; fp32 sums in a different order on Triton)."""
+    backend, device = twin
+    dtype = torch.float32 if backend == "triton" else torch.float64
+    x, v, _, _, w = _inputs(device, dtype)
+    x = x * 3 if equation.get("decay_input") else x
+    decay = torch.tensor([[0.6]], dtype=dtype, device=device)
+    threshold = torch.tensor(0.9, dtype=dtype, device=device)
+    with OpLog() as log:
+        _, grads = _grads(backend, x, v, decay, threshold, w, surrogate="sigmoid", **equation)
+    _, grads_r = _grads("reference", x.double(), v.double(), decay.double(), threshold.double(), w,
+                        surrogate="sigmoid", **equation)
+    (_, (_, _, grad_decay, grad_threshold)), = log.of("lif_backward_triton" if backend == "triton" else "lif_backward")
+    assert grad_decay.numel() == grad_threshold.numel() == 1
+    tol = dict(rtol=1e-10, atol=1e-11) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-5)
+    for name, a, b in zip(("x", "v_init", "decay", "threshold"), grads, grads_r):
+        assert a.shape == b.shape, name
+        torch.testing.assert_close(a.double(), b, msg=name, **tol)
+
+
+@pytest.mark.skipif(not any(b == "cpu" for b, _ in BACKENDS), reason="fastlif._C is not built")
+def test_one_element_parameter_gradient_is_the_same_for_any_thread_count(keep_threads):
+    """The CPU kernel sums a per-layer parameter's gradient per chunk of neurons, then the chunks in order: the
+    same bits with one thread or two (many chunks: N spans ten of them)."""
+    x, v, _, _, w = _inputs("cpu", torch.float32, shape=(4, 5, 8000), seed=4)
+    decay, threshold = torch.tensor(0.6), torch.tensor(0.9)
+    runs = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        runs.append(_grads("cpu", x, v, decay, threshold, w, surrogate="sigmoid")[1])
+    assert all(torch.equal(a, b) for a, b in zip(*runs))
+    _, grads_r = _grads("reference", x.double(), v.double(), decay.double(), threshold.double(), w,
+                        surrogate="sigmoid")
+    for a, b in zip(runs[0][2:], grads_r[2:]):
+        torch.testing.assert_close(a.double(), b, rtol=1e-5, atol=1e-4)
 
 
 def test_scalar_tensor_parameters_equal_the_scalar_path():

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <type_traits>
 #include <stdexcept>
 
@@ -53,6 +54,19 @@ Word bits_of(T v) {
 int threads_for(int64_t work, int64_t chunks, int requested) {
   if (work < kSerialWork) return 1;
   return int(std::max<int64_t>(1, std::min<int64_t>(chunks, requested)));
+}
+
+// Σ v[0:n) in a fixed order that vectorises without reassociation: 8 interleaved partial sums, then those in order.
+template <typename acc_t>
+acc_t sum_lanes(const acc_t* v, int64_t n) {
+  constexpr int kLanes = 8;
+  acc_t lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) lane[k] += v[i + k];
+  }
+  for (int k = 0; i < n; ++i, ++k) lane[k] += v[i];
+  return std::accumulate(lane, lane + kLanes, acc_t(0));
 }
 
 // The chunk's per-neuron parameters in local buffers, which the inner loops read like the state. Only the
@@ -142,7 +156,8 @@ void forward_kernel(const LifForwardArgs& a) {
 // recomputed from x (the forward's arithmetic, so the same values); then swept backwards. A missing grad_s or
 // grad_h reads a row of zeros from the stack instead — one code path, and no [T, N] of zeros in memory.
 // Grads (the per-neuron variant): also dL/d(decay) and dL/d(threshold) per neuron, each summed over t = T−1 … 0 in
-// that order.
+// that order; a one-element parameter's gradient is then summed over the chunk (sum_lanes) and over the chunks in
+// their order, so it is the same for any number of threads and costs no `[N]` output.
 template <typename scalar_t, typename acc_t, Charge C, Reset R, bool Detach, Surrogate K, bool Grads>
 void backward_kernel(const LifBackwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
@@ -160,6 +175,11 @@ void backward_kernel(const LifBackwardArgs& a) {
   const int64_t T = a.T, N = a.N;
   const int64_t width = std::clamp<int64_t>(kRecomputeFloats / T / 16 * 16, 16, kChunk);
   const int64_t chunks = (N + width - 1) / width;
+  // Per-chunk sums of the gradients of one-element parameters.
+  const bool sum_decay = Grads && g_decay && a.params.decay_stride == 0;
+  const bool sum_threshold = Grads && g_threshold && a.params.threshold_stride == 0;
+  std::unique_ptr<acc_t[]> chunk_decay(sum_decay ? new acc_t[chunks] : nullptr);
+  std::unique_ptr<acc_t[]> chunk_threshold(sum_threshold ? new acc_t[chunks] : nullptr);
 
 #pragma omp parallel num_threads(threads_for(T * N, chunks, a.threads))
   {
@@ -230,11 +250,15 @@ void backward_kernel(const LifBackwardArgs& a) {
       }
       if (gv) std::copy(du, du + len, gv + n0);
       if constexpr (Grads) {
-        if (g_decay) std::copy(ga, ga + len, g_decay + n0);
-        if (g_threshold) std::copy(gt, gt + len, g_threshold + n0);
+        if (sum_decay) chunk_decay[chunk] = sum_lanes(ga, len);
+        else if (g_decay) std::copy(ga, ga + len, g_decay + n0);
+        if (sum_threshold) chunk_threshold[chunk] = sum_lanes(gt, len);
+        else if (g_threshold) std::copy(gt, gt + len, g_threshold + n0);
       }
     }
   }
+  if (sum_decay) *g_decay = std::accumulate(chunk_decay.get(), chunk_decay.get() + chunks, acc_t(0));
+  if (sum_threshold) *g_threshold = std::accumulate(chunk_threshold.get(), chunk_threshold.get() + chunks, acc_t(0));
 }
 
 template <typename F>

@@ -326,8 +326,9 @@ def _lif_backward_kernel(gs_ptr, gh_ptr, gu_ptr, h_ptr, x_ptr, v_ptr, dx_ptr, dv
                 x_ptr -= N
     if STORE_GV:
         tl.store(dv_ptr + offs, du, mask=mask)  # after step t = 1, du = decay * dh[1] = d v_init
-    if GRADS:
+    if GRADS and HAS_DT:  # a parameter's gradient exists where the parameter does
         tl.store(gd_ptr + offs, ga, mask=mask)
+    if GRADS and HAS_TT:
         tl.store(gt_ptr + offs, gt, mask=mask)
 
 
@@ -439,13 +440,18 @@ def lif_backward_triton(x: Optional[torch.Tensor], v_init: Optional[torch.Tensor
     if T * N > 0:
         fire_at, fire_at_t = _fire_levels(threshold, threshold_t, fire_ge)
         grid, meta = _launch_args(N)
+        # The kernel sums each parameter's gradient per neuron; a one-element parameter's sums are reduced after.
+        dd_n, dt_n = (ops.empty_state(h) if g.numel() == 1 and N > 1 else g for g in (dd, dt))
         _backward_kernel[grid](
             grad_s, grad_h, grad_u, h, x, v_init, dx, dv if need_grad_v else None, decay_t, threshold_t, fire_at_t,
-            dd if need_grad_params else None, dt if need_grad_params else None, T, N, (T - 1) * N, decay,
+            dd_n if dd.numel() else None, dt_n if dt.numel() else None, T, N, (T - 1) * N, decay,
             threshold, fire_at, v_reset, sg_param, *_strides(decay_t, threshold_t), HAS_GS=grad_s is not None, HAS_GH=grad_h is not None,
             HAS_GU=grad_u is not None, HAS_V=v_init is not None, STORE_GV=need_grad_v, RESET=reset, CHARGE=charge,
             DETACH=detach_reset, SURROGATE=surrogate, HAS_DT=decay_t is not None, HAS_TT=threshold_t is not None,
             GRADS=need_grad_params, UNROLL=T if T <= MAX_UNROLL else 0, **meta)
+        for g, g_n in ((dd, dd_n), (dt, dt_n)):
+            if g_n is not g:
+                g.copy_(g_n.sum().reshape(g.shape))
     return dx, dv, dd, dt
 
 
