@@ -28,7 +28,9 @@ def machine_name(device: torch.device) -> str:
         return _slug(override)
     if device.type == "cuda":
         return _slug(torch.cuda.get_device_name(device))
-    return f"{_slug(cpu_model())}-{os.cpu_count()}c"
+    # Trademark marks and the generic words say nothing: "Intel(R) Xeon(R) Processor" -> "intel-xeon".
+    name = re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b", " ", cpu_model(), flags=re.IGNORECASE)
+    return f"{_slug(name)}-{os.cpu_count()}c"
 
 
 def _version(dist: str) -> str:
