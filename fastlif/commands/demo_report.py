@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import textwrap
 from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 
@@ -169,7 +170,7 @@ def plot(methods: Sequence[MethodRuns], n_test: int, path, title: str) -> str:
     bx.set_ylim(0, 1.25 * max(s[0] + (0.0 if math.isnan(s[1]) else s[1]) for s in secs) or 1.0)
     bx.set_title("training time per epoch (mean ± std over seeds)", fontsize=9)
     bx.grid(True, axis="y", alpha=0.3)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10)  # a long machine name would be clipped
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
