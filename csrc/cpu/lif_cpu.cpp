@@ -60,26 +60,36 @@ const Kernels& kernels_for(DType d) { return d == DType::F64 ? kBaseline : kerne
 
 }  // namespace
 
-// Parameters that are one value for every neuron (scalars, or one-element tensors read in place) run the scalar
-// kernel with that value: the same arithmetic, without the per-neuron buffers (CPU tensors: readable here).
-static LifForwardArgs uniform_as_scalars(const LifForwardArgs& a) {
-  const ParamTensors& t = a.params;
-  if ((t.decay && t.decay_stride != 0) || (t.threshold && t.threshold_stride != 0)) return a;
-  LifForwardArgs b = a;
-  const bool f64 = a.dtype == DType::F64;
+// Parameters that are one value for every neuron (scalars, or one-element tensors read in place) are the options'
+// scalars to the kernels (CPU tensors: readable here): the forward runs the scalar kernel with their values, the
+// backward its Uniform variant, which also sums their gradients.
+static bool uniform(const ParamTensors& t) {
+  return (!t.decay || t.decay_stride == 0) && (!t.threshold || t.threshold_stride == 0);
+}
+
+static LifOptions with_uniform_values(LifOptions opt, const ParamTensors& t, DType dtype) {
+  const bool f64 = dtype == DType::F64;
   const auto value = [&](const void* p) { return f64 ? *static_cast<const double*>(p) : *static_cast<const float*>(p); };
-  if (t.decay) b.opt.decay = value(t.decay);
-  if (t.threshold) b.opt.threshold = value(t.threshold);
-  b.params = ParamTensors{};
-  return b;
+  if (t.decay) opt.decay = value(t.decay);
+  if (t.threshold) opt.threshold = value(t.threshold);
+  return opt;
 }
 
 void lif_forward_cpu(const LifForwardArgs& a) {
-  if (a.T * a.N != 0) kernels_for(a.dtype).forward(uniform_as_scalars(a));
+  if (a.T * a.N == 0) return;
+  if (!uniform(a.params)) return kernels_for(a.dtype).forward(a);
+  LifForwardArgs b = a;
+  b.opt = with_uniform_values(a.opt, a.params, a.dtype);
+  b.params = ParamTensors{};
+  kernels_for(a.dtype).forward(b);
 }
 
 void lif_backward_cpu(const LifBackwardArgs& a) {
-  if (a.T * a.N != 0) kernels_for(a.dtype).backward(a);
+  if (a.T * a.N == 0) return;
+  if (!uniform(a.params)) return kernels_for(a.dtype).backward(a);
+  LifBackwardArgs b = a;
+  b.opt = with_uniform_values(a.opt, a.params, a.dtype);
+  kernels_for(a.dtype).backward(b);
 }
 
 const char* lif_cpu_isa() { return kernels().isa; }

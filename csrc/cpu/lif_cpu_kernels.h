@@ -99,6 +99,14 @@ struct ChunkParams {
   Param<acc_t> operator[](int64_t i) const { return Param<acc_t>{a[i], threshold[i], fire_at[i]}; }
 };
 
+// How the backward reads its parameters: the call's scalars (no parameter gradient); the call's scalars holding
+// one-element tensors' values, with their gradients (a per-layer τ or threshold: nothing per neuron to load, the
+// gradients summed in registers); or per neuron from ChunkParams.
+enum class Params { Scalar, Uniform, PerNeuron };
+
+// Lanes of the Uniform backward's gradient sums: one vector of floats wide on AVX-512, two on AVX2.
+constexpr int64_t kLanes = 16;
+
 template <typename scalar_t, typename acc_t, Charge C, Reset R, bool SaveH, bool PerNeuron>
 void forward_kernel(const LifForwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
@@ -152,15 +160,42 @@ void forward_kernel(const LifForwardArgs& a) {
   }
 }
 
+// One step t of the backward sweep over the chunk's neurons [i0, i1): dL/dx into gxr, dL/du carried in du, and
+// with parameter gradients their terms added into ga[i − acc0] / gt[i − acc0] (per neuron, or the Uniform lanes).
+template <typename St, Charge C, Reset R, bool Detach, Surrogate K, Params P, typename scalar_t, typename acc_t>
+inline __attribute__((always_inline)) void sweep_row(
+    int64_t i0, int64_t i1, const acc_t* __restrict__ hr, const scalar_t* __restrict__ gsr,
+    const scalar_t* __restrict__ ghr, const scalar_t* __restrict__ xr, const acc_t* __restrict__ prev,
+    bool prev_is_h, acc_t* __restrict__ du, scalar_t* __restrict__ gxr, const ChunkParams<acc_t>* pp,
+    const Param<acc_t> pc, const acc_t v_reset, const acc_t sg_param, acc_t* __restrict__ ga,
+    acc_t* __restrict__ gt, int64_t acc0) {
+  constexpr bool Grads = P != Params::Scalar;
+  for (int64_t i = i0; i < i1; ++i) {
+    const Param<acc_t> pi = P == Params::PerNeuron ? (*pp)[i] : pc;
+    acc_t dthr;
+    const acc_t dh = backward_step<R, Detach, K, Grads>(hr[i], St::to_acc(gsr[i]), du[i], pi, v_reset, sg_param,
+                                                        &dthr) + St::to_acc(ghr[i]);
+    gxr[i] = St::from_acc(input_grad<C>(dh, pi));
+    du[i] = state_grad<C>(dh, pi);
+    if constexpr (Grads) {
+      const acc_t up = prev_is_h ? reset<R>(prev[i], fire(prev[i], pi.fire_at), pi, v_reset) : prev[i];
+      gt[i - acc0] += dthr;
+      charge_grads<C, R>(dh, up, St::to_acc(xr[i]), pi, v_reset, ga[i - acc0], gt[i - acc0]);
+    }
+  }
+}
+
 // BPTT for one call. Each chunk's membranes are first gathered into `hb`: read from the forward's stored h, or
 // recomputed from x (the forward's arithmetic, so the same values); then swept backwards. A missing grad_s or
 // grad_h reads a row of zeros from the stack instead — one code path, and no [T, N] of zeros in memory.
-// Grads (the per-neuron variant): also dL/d(decay) and dL/d(threshold) per neuron, each summed over t = T−1 … 0 in
-// that order; a one-element parameter's gradient is then summed over the chunk (sum_lanes) and over the chunks in
-// their order, so it is the same for any number of threads and costs no `[N]` output.
-template <typename scalar_t, typename acc_t, Charge C, Reset R, bool Detach, Surrogate K, bool Grads>
+// Parameter gradients: PerNeuron sums dL/d(decay) and dL/d(threshold) per neuron over t = T−1 … 0 in that order
+// (a one-element parameter's then over the chunk with sum_lanes); Uniform sums them into kLanes lanes (neuron i
+// into lane i mod kLanes of its block, t = T−1 … 0). Each chunk's sum is then added in chunk order, so a
+// one-element parameter's gradient is the same for any number of threads and costs no `[N]` output.
+template <typename scalar_t, typename acc_t, Charge C, Reset R, bool Detach, Surrogate K, Params P>
 void backward_kernel(const LifBackwardArgs& a) {
   using St = Storage<scalar_t, acc_t>;
+  constexpr bool Grads = P != Params::Scalar;
   const auto shared = scalars<acc_t>(a.opt);
   const auto* x = static_cast<const scalar_t*>(a.x);
   const auto* v0 = static_cast<const acc_t*>(a.v_init);
@@ -188,7 +223,7 @@ void backward_kernel(const LifBackwardArgs& a) {
     const Scalars<acc_t> c = shared;
     const Param<acc_t> pc = param(c);
     std::unique_ptr<acc_t[]> hb(new acc_t[T * width]);  // this thread's membranes
-    std::unique_ptr<ChunkParams<acc_t>> pp(Grads ? new ChunkParams<acc_t> : nullptr);
+    std::unique_ptr<ChunkParams<acc_t>> pp(P == Params::PerNeuron ? new ChunkParams<acc_t> : nullptr);
     // Negative zeros: x + (−0) is x for every x (+0 would turn a −0 result into +0), so a missing gradient changes
     // no bit of the result.
     scalar_t zeros[kChunk];
@@ -196,7 +231,7 @@ void backward_kernel(const LifBackwardArgs& a) {
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * width, len = std::min(width, N - n0);
-      if constexpr (Grads) pp->load(c, a.params, n0, len);
+      if constexpr (P == Params::PerNeuron) pp->load(c, a.params, n0, len);
       acc_t u0[kChunk];  // the initial state
       for (int64_t i = 0; i < len; ++i) u0[i] = v0 ? v0[n0 + i] : acc_t(0);
       if (hs) {
@@ -210,7 +245,7 @@ void backward_kernel(const LifBackwardArgs& a) {
           const scalar_t* __restrict__ xr = x + t * N + n0;
           acc_t* __restrict__ hr = hb.get() + t * width;
           for (int64_t i = 0; i < len; ++i) {
-            const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
+            const Param<acc_t> pi = P == Params::PerNeuron ? (*pp)[i] : pc;
             const acc_t ht = charge_step<C, R>(u[i], St::to_acc(xr[i]), pi, c.v_reset);
             hr[i] = ht;
             u[i] = reset<R>(ht, fire(ht, pi.fire_at), pi, c.v_reset);
@@ -219,10 +254,12 @@ void backward_kernel(const LifBackwardArgs& a) {
       }
       acc_t du[kChunk];  // dL/du[t], carried backwards in time
       for (int64_t i = 0; i < len; ++i) du[i] = gu ? gu[n0 + i] : acc_t(0);
-      acc_t ga[Grads ? kChunk : 1], gt[Grads ? kChunk : 1];  // the parameter gradients, summed over t
+      // The parameter gradients: per neuron, or the Uniform lanes.
+      constexpr int64_t kAcc = P == Params::PerNeuron ? kChunk : (P == Params::Uniform ? kLanes : 1);
+      acc_t ga[kAcc], gt[kAcc];
       if constexpr (Grads) {
-        std::fill(ga, ga + len, acc_t(0));
-        std::fill(gt, gt + len, acc_t(0));
+        std::fill(ga, ga + kAcc, acc_t(0));
+        std::fill(gt, gt + kAcc, acc_t(0));
       }
       for (int64_t t = T - 1; t >= 0; --t) {
         const int64_t row = t * N + n0;
@@ -234,31 +271,44 @@ void backward_kernel(const LifBackwardArgs& a) {
         const acc_t* __restrict__ prev = t > 0 ? hr - width : u0;
         const bool prev_is_h = t > 0;
         const scalar_t* __restrict__ xr = x && C == Charge::ScaledInput ? x + row : zeros;
-        for (int64_t i = 0; i < len; ++i) {
-          const Param<acc_t> pi = Grads ? (*pp)[i] : pc;
-          acc_t dthr;
-          const acc_t dh = backward_step<R, Detach, K, Grads>(hr[i], St::to_acc(gsr[i]), du[i], pi, c.v_reset,
-                                                              c.sg_param, &dthr) + St::to_acc(ghr[i]);
-          gxr[i] = St::from_acc(input_grad<C>(dh, pi));
-          du[i] = state_grad<C>(dh, pi);
-          if constexpr (Grads) {
-            const acc_t up = prev_is_h ? reset<R>(prev[i], fire(prev[i], pi.fire_at), pi, c.v_reset) : prev[i];
-            gt[i] += dthr;
-            charge_grads<C, R>(dh, up, St::to_acc(xr[i]), pi, c.v_reset, ga[i], gt[i]);
+        if constexpr (P == Params::Uniform) {
+          // Whole blocks with a trip count the compiler sees (one vector step each, no remainder loop), then the rest.
+          const int64_t whole = len / kLanes * kLanes;
+          for (int64_t i0 = 0; i0 < whole; i0 += kLanes) {
+            sweep_row<St, C, R, Detach, K, P>(i0, i0 + kLanes, hr, gsr, ghr, xr, prev, prev_is_h, du, gxr, pp.get(),
+                                              pc, c.v_reset, c.sg_param, ga, gt, i0);
           }
+          sweep_row<St, C, R, Detach, K, P>(whole, len, hr, gsr, ghr, xr, prev, prev_is_h, du, gxr, pp.get(), pc,
+                                            c.v_reset, c.sg_param, ga, gt, whole);
+        } else {
+          sweep_row<St, C, R, Detach, K, P>(0, len, hr, gsr, ghr, xr, prev, prev_is_h, du, gxr, pp.get(), pc,
+                                            c.v_reset, c.sg_param, ga, gt, 0);
         }
       }
       if (gv) std::copy(du, du + len, gv + n0);
       if constexpr (Grads) {
-        if (sum_decay) chunk_decay[chunk] = sum_lanes(ga, len);
+        const int64_t n_acc = P == Params::PerNeuron ? len : kAcc;
+        if (sum_decay) chunk_decay[chunk] = sum_lanes(ga, n_acc);
         else if (g_decay) std::copy(ga, ga + len, g_decay + n0);
-        if (sum_threshold) chunk_threshold[chunk] = sum_lanes(gt, len);
+        if (sum_threshold) chunk_threshold[chunk] = sum_lanes(gt, n_acc);
         else if (g_threshold) std::copy(gt, gt + len, g_threshold + n0);
       }
     }
   }
   if (sum_decay) *g_decay = std::accumulate(chunk_decay.get(), chunk_decay.get() + chunks, acc_t(0));
   if (sum_threshold) *g_threshold = std::accumulate(chunk_threshold.get(), chunk_threshold.get() + chunks, acc_t(0));
+}
+
+// Params::Uniform when every parameter tensor has one element (stride 0: lif_cpu.cpp put its value in the options).
+template <typename F>
+void switch_params(const ParamTensors& t, F&& f) {
+  if (!t.any()) {
+    f(std::integral_constant<Params, Params::Scalar>{});
+  } else if ((!t.decay || t.decay_stride == 0) && (!t.threshold || t.threshold_stride == 0)) {
+    f(std::integral_constant<Params, Params::Uniform>{});
+  } else {
+    f(std::integral_constant<Params, Params::PerNeuron>{});
+  }
 }
 
 template <typename F>
@@ -297,9 +347,9 @@ void lif_backward_cpu(const LifBackwardArgs& a) {
     switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
       switch_detach<decltype(r)::value>(a.opt.detach_reset, [&](auto detach) {
         switch_surrogate(a.opt.surrogate, [&](auto k) {
-          switch_bool(a.params.any(), [&](auto grads) {
+          switch_params(a.params, [&](auto params) {
             backward_kernel<decltype(scalar), decltype(acc), decltype(q)::value, decltype(r)::value,
-                            decltype(detach)::value, decltype(k)::value, decltype(grads)::value>(a);
+                            decltype(detach)::value, decltype(k)::value, decltype(params)::value>(a);
           });
         });
       });
