@@ -70,6 +70,12 @@ static void fill(Buffer& b, DType d, int64_t n, float lo, float hi) {
   }
 }
 
+// Element i of a state-type buffer (float, or double for F64).
+static double state_at(Buffer& b, DType sd, int64_t i) {
+  if (sd == DType::F64) return static_cast<const double*>(b.data())[i];
+  return static_cast<const float*>(b.data())[i];
+}
+
 static size_t elem_size(DType d) { return d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2; }
 static size_t state_size(DType d) { return d == DType::F64 ? 8 : 4; }
 static const char* name(DType d) {
@@ -188,8 +194,17 @@ static void run_case(const Case& k) {
                               ob, 1, pt, gdc, gtc});
             emulate_backward({xx, v, h_cpu.data(), gs.data(), g_h, g_u, gx_gpu.data(), gv_gpu.data(), k.T, k.N, d,
                               ob, 1, pt, gdg, gtg});
-            EXPECT(gx_gpu.same_bytes(gx_cpu) && gv_gpu.same_bytes(gv_cpu) && gd_gpu.same_bytes(gd_cpu) &&
-                       gt_gpu.same_bytes(gt_cpu),
+            // The per-layer threshold (stride 0): the CPU kernel sums its gradient to one value, the CUDA kernel
+            // writes per-neuron sums for lif_ops.cpp to reduce — the same sum up to the order of its additions.
+            double gt_sum = 0, gt_abs = 0;
+            for (int64_t n = 0; per_neuron && n < k.N; ++n) {
+              const double g = state_at(gt_gpu, sd, n);
+              gt_sum += g;
+              gt_abs += std::fabs(g);
+            }
+            const bool gt_equal = !per_neuron || std::fabs(state_at(gt_cpu, sd, 0) - gt_sum) <=
+                                                     (sd == DType::F64 ? 1e-12 : 1e-5) * (gt_abs + 1.0);
+            EXPECT(gx_gpu.same_bytes(gx_cpu) && gv_gpu.same_bytes(gv_cpu) && gd_gpu.same_bytes(gd_cpu) && gt_equal,
                    "%s T=%lld N=%lld charge=%d reset=%d detach=%d surrogate=%d grad_h=%d: backward differs",
                    name(d), (long long)k.T, (long long)k.N, kEquations[e].charge, reset, detach, sg, with_gh);
             EXPECT(gx_gpu.guard_intact() && gv_gpu.guard_intact(), "%s: backward wrote past the end", name(d));
