@@ -144,10 +144,9 @@ def check_parameters(x, decay_t, threshold_t) -> None:
         if t is None:
             continue
         step = tuple(x.shape[1:])
-        try:
-            fits = torch.broadcast_shapes(tuple(t.shape), step) == step
-        except RuntimeError:
-            fits = False
+        # Broadcasting leaves step as it is: no more dims, each one 1 or equal (torch.broadcast_shapes says the same
+        # at ~25 µs a call, a sixth of a small layer's forward+backward).
+        fits = t.dim() <= len(step) and all(a == 1 or a == b for a, b in zip(reversed(t.shape), reversed(step)))
         if not fits:
             raise ValueError(f"{name} tensor of shape {tuple(t.shape)} must broadcast to one time step x[0] of "
                              f"shape {step} (e.g. per channel: [C, 1, 1])")
