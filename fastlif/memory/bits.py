@@ -1,6 +1,7 @@
 """Spike tensors kept 1 bit per spike: ``pack_bits`` / ``unpack_bits``, exact for tensors whose values are 0 or 1.
 
-Plain vectorised torch, so the same code runs on every device, in a few passes that each read or write the
+On CUDA tensors with Triton installed, one Triton kernel each way (``fastlif.triton.bits``); elsewhere plain
+vectorised torch, so the same code runs on every device, in a few passes that each read or write the
 tensor once: the values are compared with 0 (one byte per element), each group of 8 bytes is read as one int64
 word and folded into one byte by three shift-or steps, and unpacking spreads each byte back into a word with the
 inverse shift-and-mask steps and converts those bytes to the tensor's dtype in one copy. The bits follow the
@@ -37,6 +38,18 @@ def _memory_order(t: torch.Tensor) -> tuple | None:
     return perm if t.permute(perm).is_contiguous() else None
 
 
+def _triton_bits(device: torch.device):
+    """``fastlif.triton.bits`` where it runs — CUDA tensors with Triton installed: one pass each way — else None
+    (the torch passes below, on any device)."""
+    if device.type != "cuda":
+        return None
+    try:
+        from ..triton import bits
+    except ImportError:
+        return None
+    return bits
+
+
 @dataclass(frozen=True)
 class PackedBits:
     """A binary tensor as bits: ``data`` uint8 `[ceil(numel / 8)]` plus what restores the original (``order``:
@@ -58,7 +71,11 @@ def pack_bits(t: torch.Tensor) -> PackedBits:
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"t must be a torch.Tensor, got {type(t).__name__}")
     order = _memory_order(t)
-    flat = (t.permute(order) if order is not None else t).reshape(-1) != 0  # a view when dense: no copy
+    values = (t.permute(order) if order is not None else t).reshape(-1)  # a view when dense: no copy
+    kernels = _triton_bits(t.device)
+    if kernels is not None:
+        return PackedBits(kernels.pack(values.contiguous()), t.shape, tuple(t.stride()), t.dtype, order)
+    flat = values != 0
     pad = -flat.numel() % _BITS
     if pad:
         flat = torch.cat([flat, flat.new_zeros(pad)])
@@ -72,12 +89,16 @@ def unpack_bits(packed: PackedBits) -> torch.Tensor:
     """The tensor ``pack_bits`` was given: same values, dtype, shape, and its strides when it was dense."""
     if not isinstance(packed, PackedBits):
         raise TypeError(f"packed must be a PackedBits, got {type(packed).__name__}")
-    words = packed.data.to(torch.int64)
-    for shift, mask in _SPREAD:
-        words |= words << shift
-        words &= mask
-    values = words.view(torch.uint8)[:packed.shape.numel()]  # one byte 0/1 per element, in packing order
     device = packed.data.device
+    kernels = _triton_bits(device)
+    if kernels is not None:
+        values = kernels.unpack(packed.data, packed.shape.numel(), packed.dtype)
+    else:
+        words = packed.data.to(torch.int64)
+        for shift, mask in _SPREAD:
+            words |= words << shift
+            words &= mask
+        values = words.view(torch.uint8)[:packed.shape.numel()]  # one byte 0/1 per element, in packing order
     if packed.order is None:
         return values.to(packed.dtype).view(packed.shape)
     out = torch.empty_strided(packed.shape, packed.stride, dtype=packed.dtype, device=device)
