@@ -240,8 +240,8 @@ def per_neuron(t: Optional[torch.Tensor], x: torch.Tensor) -> Optional[torch.Ten
     if t is None:
         return None
     dtype = state_dtype(x.dtype)
-    if t.numel() == 1:
-        return t.reshape(()).to(dtype)
+    if t.numel() == 1:  # a 0-d tensor as it is: no view op, and no backward node for it
+        return (t if t.dim() == 0 else t.reshape(())).to(dtype)
     sizes, strides = _step_layout(x)
     if t.dtype == dtype and _same_layout(t, sizes, strides):
         return t
