@@ -2,6 +2,11 @@
 membrane (so fp16/bf16 kernels whose backward reads the rounded membrane can be checked to fp32 precision; those
 that recompute it from x in fp32 are checked against the reference's gradients directly)."""
 import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -128,3 +133,15 @@ class OpLog(TorchDispatchMode):
 
     def of(self, name):
         return [(args, out) for n, args, out in self.calls if n == name]
+
+
+def ptx_facts(probe: str) -> dict:
+    """Run ``probe`` (Python that compiles Triton kernels for a GPU target and prints one JSON line) in a fresh
+    interpreter with the interpreter off — the kernels of this process are interpreted functions — and return that
+    JSON. No GPU is needed: Triton's bundled ptxas builds the PTX."""
+    env = dict(os.environ, TRITON_INTERPRET="0")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -3,11 +3,6 @@
 Without a GPU, conftest.py sets TRITON_INTERPRET=1 and the kernels run on CPU tensors under Triton's interpreter;
 with a GPU the same tests run compiled, on CUDA tensors.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +14,7 @@ from fastlif import dispatch, ops, reference
 from fastlif import surrogate as sg
 from fastlif.config import LifConfig
 from fastlif.triton import lif
-from lif_testing import backward_from_membrane, near_threshold
+from lif_testing import backward_from_membrane, near_threshold, ptx_facts
 
 DEVICES = ["cuda"] if torch.cuda.is_available() else ["cpu"]
 # Non-default shape parameters, so a kernel that ignored sg_param would fail.
@@ -406,12 +401,7 @@ def test_compiles_for_gpu_without_fused_multiply_add_in_the_charge():
     then an add: with the mul.rn guard the forward PTX holds no fma; without it Triton's LLVM pipeline contracts
     the charge into fma.rn.f32, whose single rounding could move spikes near the threshold off the reference's.
     The same for the scaled-input charge with per-neuron parameters, and the backward with parameter gradients."""
-    env = dict(os.environ, TRITON_INTERPRET="0")
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", _PTX_PROBE], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    facts = ptx_facts(_PTX_PROBE)
     assert facts["guarded_mul_rn"] and not facts["guarded_fma"]
     assert facts["unguarded_fma"]
     assert facts["low_precision_forward"] == [True, True]

@@ -1,16 +1,11 @@
 """fastlif/memory/bits.py: spikes as bits round-trip exactly, in every shape, dtype and layout."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
 from fastlif.memory import PackedBits, pack_bits, unpack_bits
 from fastlif.memory.bits import is_dense
+from lif_testing import ptx_facts
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16, torch.float64]
 
@@ -116,10 +111,4 @@ print(json.dumps(dict(
 def test_triton_kernels_compile_for_gpu():
     """The interpreter does not compile: the kernels also build for sm_90 (Triton's bundled ptxas, no GPU needed)."""
     pytest.importorskip("fastlif.triton.bits")
-    env = dict(os.environ, TRITON_INTERPRET="0")
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", _PTX_PROBE], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
-    assert facts == dict(pack=[True] * 4, unpack=[True] * 4)
+    assert ptx_facts(_PTX_PROBE) == dict(pack=[True] * 4, unpack=[True] * 4)
