@@ -26,6 +26,8 @@ struct ParamTensors {
   const void* threshold = nullptr;
   int64_t decay_stride = 1, threshold_stride = 1;
   bool any() const { return decay != nullptr || threshold != nullptr; }
+  // One value for every neuron: each tensor given has one element (stride 0), or none is given.
+  bool uniform() const { return (!decay || decay_stride == 0) && (!threshold || threshold_stride == 0); }
 };
 
 // x, s, h in the input dtype; v_init and u_final in the state type (double for F64, float otherwise).

@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from fastlif.memory import PackedBits, pack_bits, unpack_bits
 from fastlif.memory.bits import is_dense
+from fastlif.triton import bits
 from lif_testing import ptx_facts
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16, torch.float64]
@@ -76,7 +77,6 @@ def test_triton_kernels_write_the_torch_bits(n, dtype, seed):
     """fastlif.triton.bits (what pack_bits/unpack_bits run on CUDA tensors; here under Triton's interpreter) packs
     to the same bytes as the torch passes and unpacks them back, for sizes that end mid-byte and span several
     programs (8192 elements each)."""
-    bits = pytest.importorskip("fastlif.triton.bits")
     g = torch.Generator().manual_seed(seed)
     flat = (torch.rand(n, generator=g) < 0.3).to(dtype)
     data = bits.pack(flat)
@@ -110,5 +110,4 @@ print(json.dumps(dict(
 
 def test_triton_kernels_compile_for_gpu():
     """The interpreter does not compile: the kernels also build for sm_90 (Triton's bundled ptxas, no GPU needed)."""
-    pytest.importorskip("fastlif.triton.bits")
     assert ptx_facts(_PTX_PROBE) == dict(pack=[True] * 4, unpack=[True] * 4)

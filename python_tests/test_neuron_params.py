@@ -151,7 +151,6 @@ def test_one_element_parameter_gradients(twin, equation):
         torch.testing.assert_close(a.double(), b, msg=name, **tol)
 
 
-@pytest.mark.skipif(not any(b == "cpu" for b, _ in BACKENDS), reason="fastlif._C is not built")
 def test_one_element_parameter_gradient_is_the_same_for_any_thread_count(keep_threads):
     """The CPU kernel sums a per-layer parameter's gradient per chunk of neurons, then the chunks in order: the
     same bits with one thread or two (many chunks: N spans ten of them)."""

@@ -63,10 +63,6 @@ const Kernels& kernels_for(DType d) { return d == DType::F64 ? kBaseline : kerne
 // Parameters that are one value for every neuron (scalars, or one-element tensors read in place) are the options'
 // scalars to the kernels (CPU tensors: readable here): the forward runs the scalar kernel with their values, the
 // backward its Uniform variant, which also sums their gradients.
-static bool uniform(const ParamTensors& t) {
-  return (!t.decay || t.decay_stride == 0) && (!t.threshold || t.threshold_stride == 0);
-}
-
 static LifOptions with_uniform_values(LifOptions opt, const ParamTensors& t, DType dtype) {
   const bool f64 = dtype == DType::F64;
   const auto value = [&](const void* p) { return f64 ? *static_cast<const double*>(p) : *static_cast<const float*>(p); };
@@ -77,7 +73,7 @@ static LifOptions with_uniform_values(LifOptions opt, const ParamTensors& t, DTy
 
 void lif_forward_cpu(const LifForwardArgs& a) {
   if (a.T * a.N == 0) return;
-  if (!uniform(a.params)) return kernels_for(a.dtype).forward(a);
+  if (!a.params.uniform()) return kernels_for(a.dtype).forward(a);
   LifForwardArgs b = a;
   b.opt = with_uniform_values(a.opt, a.params, a.dtype);
   b.params = ParamTensors{};
@@ -86,7 +82,7 @@ void lif_forward_cpu(const LifForwardArgs& a) {
 
 void lif_backward_cpu(const LifBackwardArgs& a) {
   if (a.T * a.N == 0) return;
-  if (!uniform(a.params)) return kernels_for(a.dtype).backward(a);
+  if (!a.params.uniform()) return kernels_for(a.dtype).backward(a);
   LifBackwardArgs b = a;
   b.opt = with_uniform_values(a.opt, a.params, a.dtype);
   kernels_for(a.dtype).backward(b);

@@ -59,14 +59,14 @@ int threads_for(int64_t work, int64_t chunks, int requested) {
 // Σ v[0:n) in a fixed order that vectorises without reassociation: 8 interleaved partial sums, then those in order.
 template <typename acc_t>
 acc_t sum_lanes(const acc_t* v, int64_t n) {
-  constexpr int kLanes = 8;
-  acc_t lane[kLanes] = {};
+  constexpr int kPartials = 8;
+  acc_t part[kPartials] = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) lane[k] += v[i + k];
+  for (; i + kPartials <= n; i += kPartials) {
+    for (int k = 0; k < kPartials; ++k) part[k] += v[i + k];
   }
-  for (int k = 0; i < n; ++i, ++k) lane[k] += v[i];
-  return std::accumulate(lane, lane + kLanes, acc_t(0));
+  for (int k = 0; i < n; ++i, ++k) part[k] += v[i];
+  return std::accumulate(part, part + kPartials, acc_t(0));
 }
 
 // The chunk's per-neuron parameters in local buffers, which the inner loops read like the state. Only the
@@ -304,7 +304,7 @@ template <typename F>
 void switch_params(const ParamTensors& t, F&& f) {
   if (!t.any()) {
     f(std::integral_constant<Params, Params::Scalar>{});
-  } else if ((!t.decay || t.decay_stride == 0) && (!t.threshold || t.threshold_stride == 0)) {
+  } else if (t.uniform()) {
     f(std::integral_constant<Params, Params::Uniform>{});
   } else {
     f(std::integral_constant<Params, Params::PerNeuron>{});
