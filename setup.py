@@ -37,7 +37,7 @@ def extension():
     # kernels' inner loops and vectorise them (results are unchanged).
     cxx = ["-O3", "-fopenmp", "-ffp-contract=off", "-fno-trapping-math"]
     # The CPU kernels once per instruction set (each file selects its own target), lif_cpu.cpp picks at load.
-    sources = ["csrc/lif_ops.cpp"] + sorted(glob.glob("csrc/cpu/lif_cpu*.cpp"))
+    sources = ["csrc/lif_ops.cpp", "csrc/cpu_output_cache.cpp"] + sorted(glob.glob("csrc/cpu/lif_cpu*.cpp"))
     if not cuda_wanted():
         return CppExtension("fastlif._C", sources, extra_compile_args={"cxx": cxx}, extra_link_args=["-fopenmp"])
     os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")

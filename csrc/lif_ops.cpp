@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "cpu/huge_pages.h"
 #include "cpu/lif_cpu.h"
+#include "cpu_output_cache.h"
 #include "lif_params.h"
 
 #ifdef WITH_CUDA
@@ -82,10 +82,17 @@ bool time_major_dense(const at::Tensor& x) {
   return x.dim() >= 1 && (x.size(0) <= 1 || x.stride(0) == expected);
 }
 
-// A state tensor `[...]` (u_final, grad_v) laid out like one time step of `like`.
+// A fresh output on like's device: on the CPU its memory comes from the output cache (cpu_output_cache.cpp: fresh
+// pages cost more to fault in than the kernels take to write them), elsewhere from torch's allocator.
+at::Tensor empty_output(at::IntArrayRef sizes, at::IntArrayRef strides, const at::Tensor& like,
+                        at::ScalarType dtype) {
+  if (like.is_cpu()) return cached_empty_strided(sizes, strides, dtype);
+  return at::empty_strided(sizes, strides, like.options().dtype(dtype));
+}
+
+// A state tensor `[...]` (u_final, grad_v, per-neuron parameter gradients) laid out like one time step of `like`.
 at::Tensor empty_state(const at::Tensor& like) {
-  return at::empty_strided(like.sizes().slice(1), like.strides().slice(1),
-                           like.options().dtype(state_type(like.scalar_type())));
+  return empty_output(like.sizes().slice(1), like.strides().slice(1), like, state_type(like.scalar_type()));
 }
 
 // Same sizes and the same strides where a stride matters (dims of size > 1).
@@ -111,21 +118,14 @@ void check_like(const at::Tensor& t, const at::Tensor& like, bool state, const c
   TORCH_CHECK_TYPE(t.scalar_type() == dtype, "fastlif: ", name, " must be ", dtype, ", got ", t.scalar_type());
 }
 
-// A fresh CPU output, advised onto huge pages before anything touches it (cpu/huge_pages.h).
+// An output like x: its sizes, strides and dtype (x is dense, so this is empty_like's layout).
 at::Tensor fresh_like(const at::Tensor& x) {
-  at::Tensor t = at::empty_like(x);
-  if (t.is_cpu()) advise_huge_pages(t.data_ptr(), t.nbytes());
-  return t;
+  const auto strides = x.is_non_overlapping_and_dense() ? x.strides().vec()
+                                                        : at::infer_dense_strides(x.sizes(), x.strides());
+  return empty_output(x.sizes(), strides, x, x.scalar_type());
 }
 
 int64_t neurons(const at::Tensor& x) { return c10::multiply_integers(x.sizes().slice(1)); }
-
-// A fresh per-neuron CPU output (the parameter gradients), advised onto huge pages like fresh_like's.
-at::Tensor fresh_state(const at::Tensor& like) {
-  at::Tensor t = empty_state(like);
-  if (t.is_cpu()) advise_huge_pages(t.data_ptr(), t.nbytes());
-  return t;
-}
 
 // decay_t / threshold_t: laid out like one step of `like` in the state dtype (per neuron), or one element read by
 // every neuron (stride 0: a per-layer parameter, not expanded).
@@ -153,12 +153,12 @@ const void* ptr_or_null(const std::optional<at::Tensor>& t) { return t.has_value
 
 at::Tensor nothing(const at::Tensor& like, at::ScalarType dtype) { return at::empty({0}, like.options().dtype(dtype)); }
 
-// The gradient of a parameter tensor, shaped like it: per neuron (fresh, like the other large CPU outputs), or one
-// element (the kernels' sum over every neuron); nothing without the tensor.
+// The gradient of a parameter tensor, shaped like it: per neuron, or one element (the kernels' sum over every
+// neuron); nothing without the tensor.
 at::Tensor param_grad(const std::optional<at::Tensor>& t, const at::Tensor& like) {
   if (!t.has_value()) return nothing(like, state_type(like.scalar_type()));
   if (t->numel() == 1) return at::empty(t->sizes(), like.options().dtype(state_type(like.scalar_type())));
-  return fresh_state(like);
+  return empty_state(like);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(const at::Tensor& x,

@@ -5,7 +5,7 @@ the mixer, data sets and training load on first use (``fastlif.models``, ``impor
 or slow import there never takes the op or its reference down with it."""
 import importlib
 
-from . import reference, surrogate
+from . import cpu_cache, reference, surrogate
 from .config import LifConfig
 from .convert import ConversionReport, convert
 from .dispatch import available as backends
@@ -14,8 +14,8 @@ from .neuron import LIFSequence, ParametricLIF, reset_net
 from .ops import cpu_isa
 
 __version__ = "0.1.0"
-__all__ = ["lif_sequence", "LIFSequence", "ParametricLIF", "reset_net", "convert", "LifConfig", "backends", "cpu_isa", "reference", "surrogate",
-           "nn", "models"]
+__all__ = ["lif_sequence", "LIFSequence", "ParametricLIF", "reset_net", "convert", "LifConfig", "backends", "cpu_isa",
+           "cpu_cache", "reference", "surrogate", "nn", "models"]
 
 # Subpackages loaded on first attribute access (PEP 562) rather than at ``import fastlif``.
 _LAZY = ("nn", "models", "mixer", "data", "train", "energy", "landscape", "losses", "commands")
