@@ -21,11 +21,12 @@ def cpu_model() -> str:
 
 
 def describe(device: torch.device) -> str:
-    """One line naming the hardware: the GPU, or the CPU with its cores, torch threads and fastlif's CPU kernels."""
+    """One line naming the hardware: the GPU, or the CPU with its cores, torch threads, fastlif's CPU kernels and
+    the limit of its CPU output cache (which decides whether outputs pay first-touch page faults)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    from . import cpu_isa  # the package, imported when called: this module is imported while it loads
+    from . import cpu_cache, cpu_isa  # the package, imported when called: this module is imported while it loads
     isa = cpu_isa()
     threads = torch.get_num_threads()
-    return (f"{cpu_model()}, {os.cpu_count()} cores, {threads} torch thread{'s' if threads != 1 else ''}"
-            f"{f', fastlif CPU kernels {isa}' if isa else ''}")
+    kernels = f", fastlif CPU kernels {isa}, output cache {cpu_cache.info()['limit_bytes'] >> 20} MiB" if isa else ""
+    return f"{cpu_model()}, {os.cpu_count()} cores, {threads} torch thread{'s' if threads != 1 else ''}{kernels}"

@@ -136,6 +136,12 @@ def test_threads_sharing_the_cache_get_their_own_results(cache_mib):
         assert all(pool.map(work, range(4)))
 
 
+def test_benchmark_headers_name_the_limit(cache_mib):
+    from fastlif.machine import describe
+    cache_mib(48)
+    assert describe(torch.device("cpu")).endswith(", output cache 48 MiB")
+
+
 def test_set_limit_rejects_bad_values():
     for bad in (-1, 1.5, True, "8"):
         with pytest.raises(ValueError, match="mib must be an int >= 0"):
