@@ -78,18 +78,18 @@ FASTLIF_HD Param<acc_t> param(const Scalars<acc_t>& c) {
 FASTLIF_HD float fused(float a, float b, float c) { return fmaf(a, b, c); }
 FASTLIF_HD double fused(double a, double b, double c) { return fma(a, b, c); }
 
-// e^v in fp32 from plain arithmetic (Cephes' expf: v = n·ln2 + r, a degree-6 polynomial in r, then 2^n through
-// the exponent bits), accurate to about 2 ulp. Unlike a libm call it vectorises in the CPU kernel's inner loop
-// (the sigmoid surrogate's backward was bound by scalar expf calls), and CPU and CUDA run the same formula. The
-// reduction and the polynomial are evaluated with fused(): one rounding per step on every twin, and half the
+// e^v for v <= 0 in fp32 from plain arithmetic (Cephes' expf: v = n·ln2 + r, a degree-6 polynomial in r, then 2^n
+// through the exponent bits), accurate to about 2 ulp. Unlike a libm call it vectorises in the CPU kernel's inner
+// loop (the sigmoid surrogate's backward was bound by scalar expf calls), and CPU and CUDA run the same formula.
+// The reduction and the polynomial are evaluated with fused(): one rounding per step on every twin, and half the
 // instructions where the CPU has FMA. The sigmoid backward is compute-bound on the CPU, so the clamp and the
-// rounding are written to compile to max/min and one add (with the floor-and-convert of Cephes' code the backward
-// took ~20 % longer, T = 8, AVX2).
-FASTLIF_HD float math_exp(float v) {
-  // Clamped so that 2^n stays a normal float (e^±88 saturate the sigmoid). Written as `bound > v ? bound : v`, the
-  // form of the max/min instructions, which pass a NaN in v through.
+// rounding are written to compile to a compare-and-select and one add (with the floor-and-convert of Cephes' code
+// the backward took ~20 % longer, T = 8, AVX2; with a second clamp for v > 0, GCC's AVX-512 code spent 7
+// instructions on the two clamps, and the T = 1 backward took ~5 % longer).
+FASTLIF_HD float math_exp_nonpositive(float v) {
+  // Clamped so that 2^n stays a normal float (e^-87.3 is 1.2e-38). Written as `bound > v ? bound : v`, which
+  // passes a NaN in v through.
   v = -87.3f > v ? -87.3f : v;
-  v = 88.3f < v ? 88.3f : v;
   // n = round(v/ln2) by the 1.5·2^23 trick: adding it rounds to an integer in the low mantissa bits, so n needs no
   // float→int conversion and |r| <= ln2/2.
   constexpr float kRound = 12582912.0f;
@@ -111,7 +111,7 @@ FASTLIF_HD float math_exp(float v) {
   scale.u = (bits.u - 0x4B400000u + 127u) << 23;  // 0x4B400000: the bits of kRound, so bits.u - them = n
   return y * scale.f;
 }
-FASTLIF_HD double math_exp(double v) { return exp(v); }
+FASTLIF_HD double math_exp_nonpositive(double v) { return exp(v); }
 FASTLIF_HD float math_abs(float v) { return fabsf(v); }
 FASTLIF_HD double math_abs(double v) { return fabs(v); }
 
@@ -188,9 +188,11 @@ FASTLIF_HD acc_t surrogate_grad(acc_t z, acc_t p) {
     return (r > acc_t(0) ? r : acc_t(0)) / (p * p);  // divide unconditionally: a guarded division won't vectorise
   } else if constexpr (K == Surrogate::Rectangle) {  // (1/a)·1[|z| < a/2]
     return (math_abs(z) < p / acc_t(2) ? one : acc_t(0)) / p;
-  } else if constexpr (K == Surrogate::Sigmoid) {  // α·σ(αz)·(1 − σ(αz))
-    const acc_t sig = one / (one + math_exp(-p * z));
-    return p * sig * (one - sig);
+  } else if constexpr (K == Surrogate::Sigmoid) {  // α·σ(αz)·(1 − σ(αz)) = α·e/(1 + e)², e = e^(−α|z|)
+    // Even in z, so e <= 1: no overflow to clamp, and no 1 − σ that cancels to 0 where σ rounds to 1.
+    const acc_t e = math_exp_nonpositive(-p * math_abs(z));
+    const acc_t d = one + e;
+    return p * e / (d * d);
   } else if constexpr (K == Surrogate::ATan) {  // α / (2·(1 + (π/2·α·z)²))
     const acc_t w = acc_t(1.5707963267948966) * p * z;
     return p / (acc_t(2) * fused(w, w, one));
