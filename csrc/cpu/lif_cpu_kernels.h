@@ -329,6 +329,9 @@ void switch_dtype(DType d, F&& f) {
 
 }  // namespace
 
+// bench/cpu_kernel.cpp times single instantiations of the templates above; it defines this to skip the entry
+// points, which instantiate every variant (minutes of compiling).
+#ifndef FASTLIF_CPU_KERNELS_ONLY
 void lif_forward_cpu(const LifForwardArgs& a) {
   switch_dtype(a.dtype, [&](auto scalar, auto acc) {
     switch_equation(a.opt.charge, a.opt.reset, [&](auto q, auto r) {
@@ -356,6 +359,8 @@ void lif_backward_cpu(const LifBackwardArgs& a) {
     });
   });
 }
+
+#endif  // FASTLIF_CPU_KERNELS_ONLY
 
 }  // namespace FASTLIF_CPU_ISA
 }  // namespace fastlif
