@@ -67,7 +67,7 @@ class OutputCache final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
 #if defined(__linux__)
     if (n >= kMinCached) {
-      const size_t bytes = (n + kHugePage - 1) & ~(kHugePage - 1);
+      const size_t bytes = round_up_to_huge_page(n);
       bool enabled = false;
       Block* b = take(bytes, enabled);
       if (b == nullptr && enabled) b = map(bytes);
@@ -146,7 +146,7 @@ class OutputCache final : public c10::Allocator {
     void* p = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;  // torch's allocator then tries, and reports the failure its own way
     const uintptr_t base = reinterpret_cast<uintptr_t>(p);
-    const uintptr_t begin = (base + kHugePage - 1) & ~(kHugePage - 1);
+    const uintptr_t begin = round_up_to_huge_page(base);
     if (begin > base) munmap(p, begin - base);
     const uintptr_t end = begin + bytes, stop = base + span;
     if (stop > end) munmap(reinterpret_cast<void*>(end), stop - end);

@@ -198,8 +198,8 @@ def _register_autograd(name: str, setup_context: Callable, backward_formula: Cal
     """The op's Autograd kernel: what ``torch.library.register_autograd`` registers, less its per-call cost — torch
     fills the arguments the dispatcher dropped by re-reading the op's schema once per argument on every call
     (``torch._library.utils.fill_defaults``: ~140 µs a call with this op's 15 arguments, by cProfile; a small
-    layer's whole forward+backward is ~85 µs without it); here the defaults are read from the schema once. The Triton op, a ``custom_op``, already has
-    torch's kernel under the Autograd key: this one replaces it."""
+    layer's whole forward+backward is ~85 µs without it); here the defaults are read from the schema once. The
+    Triton op, a ``custom_op``, already has torch's kernel under the Autograd key: this one replaces it."""
     op = _op(name).default
     defaults = tuple(a.default_value for a in op._schema.arguments)
     below = torch._C._after_autograd_keyset

@@ -18,10 +18,13 @@ constexpr size_t kHugePage = size_t(1) << 21;
 // Below a few huge pages the advice (a system call) gains little.
 constexpr size_t kAdviseMinBytes = 4 * kHugePage;
 
+// v rounded up to a whole number of huge pages (a size, or an address to a huge-page boundary).
+constexpr uintptr_t round_up_to_huge_page(uintptr_t v) { return (v + kHugePage - 1) & ~uintptr_t(kHugePage - 1); }
+
 inline void advise_huge_pages(void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (bytes < kAdviseMinBytes) return;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t begin = round_up_to_huge_page(reinterpret_cast<uintptr_t>(p));
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
   // Advice only: where THP is off or the call fails, the pages are ordinary ones.
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
